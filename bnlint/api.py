@@ -1,0 +1,130 @@
+"""The TF/Keras knowledge tables of rules/api.yaml, loaded once.
+
+Rules ask these tables questions ("is this a mode-sensitive layer?")
+instead of carrying their own lists, so one YAML edit (or a config entry)
+teaches every rule a new layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, FrozenSet, Optional, Tuple
+
+import yaml
+
+from .names import canonical
+from .resources import rules_dir
+
+
+@dataclass(frozen=True)
+class BatchNormBuilder:
+    name: str
+    training_arg: str
+    training_default: bool
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Api:
+    mode_sensitive: FrozenSet[str]
+    batch_norm: FrozenSet[str]
+    extra_mode_sensitive: FrozenSet[str]
+    applications_prefix: str
+    plain_applications: FrozenSet[str]
+    model_bases: FrozenSet[str]
+    layer_bases: FrozenSet[str]
+    opaque_factories: FrozenSet[str]
+    functional_constructors: FrozenSet[str]
+    sequential_constructors: FrozenSet[str]
+    keras_evidence: FrozenSet[str]
+    gradient_tapes: FrozenSet[str]
+    train_step_methods: FrozenSet[str]
+    tf1_builders: Dict[str, BatchNormBuilder] = field(hash=False)
+    train_op_methods: FrozenSet[str] = frozenset()
+    gradient_methods: FrozenSet[str] = frozenset()
+    update_aware_builders: FrozenSet[str] = frozenset()
+
+    # Keras names can be spelled with deep module paths
+    # (keras.src.layers.normalization.batch_normalization.BatchNormalization);
+    # a Keras name matches a table entry when the class names agree.
+    def _keras_match(self, name: str, table: FrozenSet[str]) -> bool:
+        if name in table:
+            return True
+        if name.startswith("keras.layers.") or name.startswith("keras."):
+            last = _last(name)
+            return any(_last(entry) == last for entry in table if entry.startswith("keras."))
+        return False
+
+    def is_mode_sensitive_layer(self, name: str) -> bool:
+        return self._keras_match(name, self.mode_sensitive) or name in self.extra_mode_sensitive
+
+    def is_batch_norm_layer(self, name: str) -> bool:
+        return self._keras_match(name, self.batch_norm)
+
+    def is_keras_layer(self, name: str) -> bool:
+        return name.startswith("keras.layers.") or self.is_mode_sensitive_layer(name)
+
+    def is_application(self, name: str) -> bool:
+        return name.startswith(self.applications_prefix)
+
+    def application_is_plain(self, name: str) -> bool:
+        return _last(name) in self.plain_applications
+
+    def is_model_base(self, name: str) -> bool:
+        return name in self.model_bases
+
+    def is_layer_base(self, name: str) -> bool:
+        return name in self.layer_bases or name.startswith("keras.layers.")
+
+    def tf1_builder(self, name: str) -> Optional[BatchNormBuilder]:
+        return self.tf1_builders.get(name)
+
+    @property
+    def tf1_builder_names(self) -> Tuple[str, ...]:
+        return tuple(self.tf1_builders)
+
+    def all_known_names(self) -> FrozenSet[str]:
+        """Names a `from X import *` may bring in that the rules care about."""
+        return frozenset(
+            self.mode_sensitive | self.model_bases | self.layer_bases | self.gradient_tapes
+            | self.sequential_constructors | self.functional_constructors
+            | frozenset(self.tf1_builders)
+        )
+
+
+def _load_yaml(path) -> dict:
+    with open(path, "r", encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+@lru_cache(maxsize=8)
+def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
+    data = _load_yaml(rules_dir() / "api.yaml")
+    builders = {
+        name: BatchNormBuilder(name, spec["training_arg"], bool(spec["training_default"]))
+        for name, spec in (data.get("tf1_batch_norm_builders") or {}).items()
+    }
+    fs = lambda key: frozenset(canonical(x) for x in data.get(key) or [])  # noqa: E731
+    return Api(
+        mode_sensitive=fs("mode_sensitive_layers"),
+        batch_norm=fs("batch_norm_layers"),
+        extra_mode_sensitive=frozenset(canonical(x) for x in extra_mode_sensitive),
+        applications_prefix=data.get("applications_prefix", "keras.applications."),
+        plain_applications=frozenset(data.get("plain_applications") or []),
+        model_bases=fs("model_bases"),
+        layer_bases=fs("layer_bases"),
+        opaque_factories=fs("opaque_model_factories"),
+        functional_constructors=fs("functional_model_constructors"),
+        sequential_constructors=fs("sequential_constructors"),
+        keras_evidence=frozenset(data.get("keras_object_evidence") or []),
+        gradient_tapes=fs("gradient_tapes"),
+        train_step_methods=frozenset(data.get("train_step_methods") or []),
+        tf1_builders=builders,
+        train_op_methods=frozenset(data.get("train_op_methods") or []),
+        gradient_methods=frozenset(data.get("gradient_methods") or []),
+        update_aware_builders=fs("update_aware_train_op_builders"),
+    )

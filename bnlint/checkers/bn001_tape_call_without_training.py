@@ -1,0 +1,248 @@
+"""BN001: a Keras model or layer called without `training` where it trains.
+
+Training code is: the body of a `with tf.GradientTape()` block, a function
+of the same file that such a block calls (transitively), and a
+`train_step` override of a Keras Model. A call there without `training`
+(or with `training=None`), or a direct `.call()`, runs BatchNormalization
+and Dropout in inference mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from ..index import ClassInfo, Contents, FunctionInfo, KerasInfo
+from ..names import dotted
+from .base import Checker, has_star_kwargs, is_literal, kwarg, source_of
+
+
+@dataclass
+class _Site:
+    call: cst.Call
+    fn: Optional[FunctionInfo]
+    cls: Optional[ClassInfo]
+    tape_line: Optional[cst.With]  # the tape block around it, if lexically inside one
+
+
+class _Collector(cst.CSTVisitor):
+    """Finds tape blocks, the calls inside them, and local calls made there."""
+
+    def __init__(self, checker: "TapeCallWithoutTraining") -> None:
+        self.c = checker
+        self.ix = checker.ctx.index
+        self.fn_stack: List[Optional[FunctionInfo]] = [None]
+        self.cls_stack: List[Optional[ClassInfo]] = [None]
+        self.tape_stack: List[List[cst.With]] = [[]]
+        self.sites: List[_Site] = []
+        self.calls_by_fn: Dict[Optional[cst.FunctionDef], List[_Site]] = {}
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.cls_stack.append(self.ix.class_by_node.get(node))
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.cls_stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.fn_stack.append(self.ix.function_by_node.get(node))
+        self.tape_stack.append([])  # a def inside a tape block does not run there
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.fn_stack.pop()
+        self.tape_stack.pop()
+
+    def visit_With(self, node: cst.With) -> None:
+        if any(self.c.is_tape(item.item) for item in node.items):
+            self.tape_stack[-1].append(node)
+
+    def leave_With(self, node: cst.With) -> None:
+        if self.tape_stack[-1] and self.tape_stack[-1][-1] is node:
+            self.tape_stack[-1].pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        fn = self.fn_stack[-1]
+        tape = self.tape_stack[-1][-1] if self.tape_stack[-1] else None
+        site = _Site(node, fn, self.cls_stack[-1], tape)
+        key = fn.node if fn is not None else None
+        self.calls_by_fn.setdefault(key, []).append(site)
+        self.sites.append(site)
+
+
+class TapeCallWithoutTraining(Checker):
+    code = "BN001"
+
+    def is_tape(self, expr: cst.BaseExpression) -> bool:
+        if not isinstance(expr, cst.Call):
+            return False
+        q = self.ctx.index.qualify(expr.func)
+        return q is not None and q in self.ctx.api.gradient_tapes
+
+    # -- which functions run as training code --------------------------------
+    def _local_target(self, site: _Site) -> Optional[FunctionInfo]:
+        func = site.call.func
+        ix = self.ctx.index
+        if isinstance(func, cst.Name):
+            return ix.functions.get(func.value)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                and func.value.value == "self" and site.cls is not None:
+            cls = site.cls
+            for c in [cls] + ix.local_bases(cls):
+                if func.attr.value in c.methods and func.attr.value != "call":
+                    return c.methods[func.attr.value]
+        return None
+
+    def _training_functions(self, col: _Collector) -> Dict[cst.FunctionDef, str]:
+        """Functions reached from tape blocks or train_step: node -> why."""
+        reached: Dict[cst.FunctionDef, str] = {}
+        todo: List[Tuple[FunctionInfo, str]] = []
+        for site in col.sites:
+            if site.tape_line is not None:
+                target = self._local_target(site)
+                if target is not None:
+                    todo.append((target, f"reached from the GradientTape block at line {self.line_of(site.tape_line)}"))
+        ix = self.ctx.index
+        for cls in ix.classes.values():
+            if ix.class_kind(cls) == "model":
+                for name in self.ctx.api.train_step_methods:
+                    if name in cls.methods:
+                        todo.append((cls.methods[name], f"in {cls.name}.{name}()"))
+        depth = 0
+        while todo and depth < 4:
+            nxt: List[Tuple[FunctionInfo, str]] = []
+            for fn, why in todo:
+                if fn.node in reached:
+                    continue
+                reached[fn.node] = why
+                for site in col.calls_by_fn.get(fn.node, []):
+                    target = self._local_target(site)
+                    if target is not None and target.node not in reached:
+                        nxt.append((target, why))
+            todo, depth = nxt, depth + 1
+        return reached
+
+    # -- one call ------------------------------------------------------------
+    def _passes_training_positionally(self, call: cst.Call, info_cls: Optional[ClassInfo]) -> bool:
+        if info_cls is None or "call" not in info_cls.methods:
+            return False
+        params = [p for p in info_cls.methods["call"].params if p != "self"]
+        if "training" not in params:
+            return False
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        return len(positional) > params.index("training")
+
+    def _callee_class(self, func: cst.BaseExpression, site: _Site) -> Optional[ClassInfo]:
+        """The local class a callee is an instance of, when that is plain to see."""
+        ix = self.ctx.index
+        values: List[cst.BaseExpression] = []
+        if isinstance(func, cst.Name):
+            if func.value == "self":
+                return site.cls
+            fn = site.fn
+            values = (fn.assigns.get(func.value) if fn else None) or ix.module_assigns.get(func.value, [])
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                and func.value.value == "self" and site.cls is not None:
+            values = site.cls.self_assigns.get(func.attr.value, [])
+        for v in values:
+            if isinstance(v, cst.Call) and isinstance(v.func, cst.Name) and v.func.value in ix.classes:
+                return ix.classes[v.func.value]
+        return None
+
+    _VARIABLE_ATTRS = frozenset({"trainable_variables", "trainable_weights", "variables",
+                                 "weights", "trainable_params"})
+
+    def _trained_objects(self, fn: Optional[FunctionInfo]) -> Optional[Set[str]]:
+        """Objects whose variables the gradients in `fn` are taken for, or
+        None when that cannot be told (no gradient call, or opaque sources)."""
+        key = fn.node if fn is not None else None
+        if key in self._trained_cache:
+            return self._trained_cache[key]
+        calls = fn.calls if fn is not None else self.ctx.index.module_calls
+        trained: Optional[Set[str]] = set()
+        seen_gradient = False
+        for call in calls:
+            func = call.func
+            if not (isinstance(func, cst.Attribute) and func.attr.value == "gradient"):
+                continue
+            sources = kwarg(call, "sources")
+            if sources is None:
+                positional = [a for a in call.args if a.keyword is None]
+                if len(positional) < 2:
+                    continue
+                sources = positional[1]
+            seen_gradient = True
+            found = _variable_owners(sources.value, self._VARIABLE_ATTRS)
+            if not found:
+                trained = None
+                break
+            trained |= found
+        result = trained if seen_gradient else None
+        self._trained_cache[key] = result
+        return result
+
+    def _is_trained(self, target: cst.BaseExpression, site: _Site, why: str) -> bool:
+        """A model called in a tape but not among the things the tape trains
+        (a frozen teacher, the other half of a GAN) is not reported."""
+        if site.tape_line is None:
+            return True
+        trained = self._trained_objects(site.fn)
+        text = dotted(target)
+        if trained is None or text is None:
+            return True
+        return any(text == t or text.startswith(t + ".") for t in trained)
+
+    def _check_site(self, site: _Site, why: str) -> None:
+        call = site.call
+        if has_star_kwargs(call):
+            return
+        training = kwarg(call, "training")
+        if training is not None and not is_literal(training.value, "None"):
+            return
+        ix = self.ctx.index
+        func = call.func
+        direct = isinstance(func, cst.Attribute) and func.attr.value == "call"
+        target = func.value if direct else func
+        if direct and isinstance(target, cst.Call):
+            return  # super().call(...) and friends: not a model object
+        info: KerasInfo = ix.callee_info(target, site.fn, site.cls)
+        if not info.may_hold_mode_layers:
+            return
+        if not self._is_trained(target, site, why):
+            return
+        if not direct and self._passes_training_positionally(call, self._callee_class(target, site)):
+            return
+        name = source_of(target) if not isinstance(target, cst.Call) else source_of(target.func) + "(...)"
+        holds = (f"holds {info.what}" if info.contents == Contents.SENSITIVE
+                 else f"may hold BatchNormalization/Dropout ({info.what})")
+        variant = "direct_call" if direct else ("explicit_none" if training is not None else "default")
+        self.report(call, variant, callee=name, holds=holds, where=why)
+
+    def check(self) -> None:
+        self._trained_cache: Dict[object, Optional[Set[str]]] = {}
+        col = _Collector(self)
+        self.ctx.module.visit(col)
+        training_fns = self._training_functions(col) if col.sites else {}
+        for site in col.sites:
+            if site.tape_line is not None:
+                why = "inside a GradientTape block"
+            elif site.fn is not None and site.fn.node in training_fns:
+                why = training_fns[site.fn.node]
+            else:
+                continue
+            self._check_site(site, why)
+
+
+def _variable_owners(expr: cst.BaseExpression, attrs: frozenset) -> Set[str]:
+    """`a.trainable_variables + self.b.trainable_weights` -> {"a", "self.b"}."""
+    owners: Set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if node.attr.value in attrs:
+                text = dotted(node.value)
+                if text:
+                    owners.add(text)
+
+    expr.visit(_V())
+    return owners

@@ -1,0 +1,267 @@
+"""BN003: TF1 graph code builds batch norm, but the train op never runs
+the UPDATE_OPS, so the moving statistics stay at their initial 0 and 1.
+
+A train op counts as correct when any of the forms measured to work is
+present: created under `control_dependencies(<update ops>)` (also through a
+function called there, or with only `compute_gradients` inside), grouped
+with the update ops, update ops fetched in a `run(...)`, or batch norm
+built with `updates_collections=None`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Set
+
+import libcst as cst
+
+from ..names import dotted
+from .base import Checker, is_literal, kwarg, source_of
+
+_UPDATES_NONE = re.compile(r"""updates_collections['"]?\s*[:=]\s*None""")
+
+
+class _Mentions(cst.CSTVisitor):
+    """Does an expression mention the update ops (directly or via a name)?"""
+
+    def __init__(self, names: Set[str]) -> None:
+        self.names = names
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "UPDATE_OPS" or node.value in self.names:
+            self.found = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in ("UPDATE_OPS", "updates"):
+            self.found = True
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if node.value.strip("'\"").lower() == "update_ops":
+            self.found = True
+
+
+class _Walker(cst.CSTVisitor):
+    """Records, per train-op call, the control_dependencies blocks around it."""
+
+    def __init__(self, rule: "TrainOpWithoutUpdateOps") -> None:
+        self.rule = rule
+        self.deps: List[cst.With] = []
+        self.fn_stack: List[Optional[cst.FunctionDef]] = [None]
+        self.train_ops: List[tuple] = []  # (call, deps tuple, fn)
+        self.gradients_under_update: Set[Optional[cst.FunctionDef]] = set()
+        self.called_under_update: Set[str] = set()
+        self.bn_sites: List[cst.CSTNode] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.fn_stack.append(node)
+        self._saved = getattr(self, "_saved", [])
+        self._saved.append(self.deps)
+        self.deps = []
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.fn_stack.pop()
+        self.deps = self._saved.pop()
+
+    def visit_With(self, node: cst.With) -> None:
+        for item in node.items:
+            call = item.item
+            if isinstance(call, cst.Call) and isinstance(call.func, (cst.Attribute, cst.Name)):
+                name = call.func.attr.value if isinstance(call.func, cst.Attribute) else call.func.value
+                if name == "control_dependencies":
+                    self.deps.append(node)
+
+    def leave_With(self, node: cst.With) -> None:
+        if self.deps and self.deps[-1] is node:
+            self.deps.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        rule = self.rule
+        func = node.func
+        under_update = any(rule.block_mentions_updates(w) for w in self.deps)
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method in rule.ctx.api.train_op_methods:
+                self.train_ops.append((node, under_update, self.fn_stack[-1]))
+            elif method in rule.ctx.api.gradient_methods and under_update:
+                self.gradients_under_update.add(self.fn_stack[-1])
+        if under_update:
+            if isinstance(func, cst.Name):
+                self.called_under_update.add(func.value)
+            elif isinstance(func, cst.Attribute):
+                self.called_under_update.add(func.attr.value)
+        rule.note_bn_site(node, self.bn_sites)
+
+
+class TrainOpWithoutUpdateOps(Checker):
+    code = "BN003"
+
+    def check(self) -> None:
+        self.update_names = self._update_names()
+        walker = _Walker(self)
+        self.ctx.module.visit(walker)
+        if not walker.bn_sites or not walker.train_ops:
+            return
+        if self._file_runs_updates():
+            return
+        bn_line = self.line_of(walker.bn_sites[0])
+        for call, under_update, fn in walker.train_ops:
+            if under_update:
+                continue
+            method = call.func.attr.value
+            if method == "apply_gradients" and fn in walker.gradients_under_update:
+                continue
+            if fn is not None and fn.name.value in walker.called_under_update:
+                continue
+            if self._grouped_with_updates(call):
+                continue
+            self.report(call, "default", call=source_of(call.func), bn_line=bn_line)
+
+    # -- batch norm sites ----------------------------------------------------
+    def note_bn_site(self, call: cst.Call, sites: List[cst.CSTNode]) -> None:
+        ix = self.ctx.index
+        api = self.ctx.api
+        q = ix.qualify(call.func)
+        builder = api.tf1_builder(q) if q else None
+        if builder is not None:
+            if self._registers_updates(call, builder.training_arg, builder.training_default, "call"):
+                sites.append(call)
+            return
+        for arg in call.args:  # normalizer_fn=slim.batch_norm
+            if arg.keyword is None or not isinstance(arg.value, (cst.Attribute, cst.Name)):
+                continue
+            q = ix.qualify(arg.value)
+            builder = api.tf1_builder(q) if q else None
+            if builder is not None and self._registers_updates(call, builder.training_arg,
+                                                               builder.training_default, "fn"):
+                sites.append(arg.value)
+
+    def _registers_updates(self, call: cst.Call, training_arg: str, default: bool, how: str) -> bool:
+        if how == "call":
+            uc = kwarg(call, "updates_collections")
+            if uc is not None:
+                return not is_literal(uc.value, "None")
+            training = kwarg(call, training_arg)
+            if training is not None and is_literal(training.value, "False"):
+                return False
+            if training is None and not default and not any(a.star for a in call.args):
+                return False  # tf.layers.batch_normalization(x): always inference
+        # updates_collections=None anywhere (arg_scope, a params dict) opts out
+        return not _UPDATES_NONE.search(self.ctx.source)
+
+    # -- update-ops references -----------------------------------------------
+    def _update_names(self) -> Set[str]:
+        """Names bound (anywhere in the file) to something holding update ops."""
+        names: Set[str] = set()
+        assigns = []
+
+        class _V(cst.CSTVisitor):
+            def visit_Assign(self, node: cst.Assign) -> None:
+                for t in node.targets:
+                    text = dotted(t.target)
+                    if text:
+                        assigns.append((text, node.value))
+
+            def visit_AugAssign(self, node: cst.AugAssign) -> None:
+                text = dotted(node.target)
+                if text:
+                    assigns.append((text, node.value))
+
+        self.ctx.module.visit(_V())
+        changed = True
+        while changed:
+            changed = False
+            for name, value in assigns:
+                if name not in names and self.mentions_updates(value, names):
+                    names.add(name)
+                    changed = True
+        return names
+
+    def mentions_updates(self, node: cst.CSTNode, names: Optional[Set[str]] = None) -> bool:
+        v = _Mentions(self.update_names if names is None else names)
+        node.visit(v)
+        if v.found:
+            return True
+        return False
+
+    def block_mentions_updates(self, with_node: cst.With) -> bool:
+        return any(self.mentions_updates(item.item) for item in with_node.items)
+
+    def _file_runs_updates(self) -> bool:
+        """`sess.run([train_op, update_ops])`: the update ops are fetched."""
+        found = []
+        rule = self
+
+        class _V(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                if isinstance(node.func, cst.Attribute) and node.func.attr.value == "run" \
+                        and any(rule.mentions_updates(a.value) for a in node.args):
+                    found.append(node)
+
+        self.ctx.module.visit(_V())
+        return bool(found)
+
+    def _grouped_with_updates(self, train_call: cst.Call) -> bool:
+        """The train op's variable is grouped with, or made a dependency of, the update ops."""
+        target = self._assigned_name(train_call)
+        if target is None:
+            return False
+        found = []
+        rule = self
+
+        class _V(cst.CSTVisitor):
+            def __init__(self) -> None:
+                self.deps_on_target: List[cst.With] = []
+
+            def visit_Call(self, node: cst.Call) -> None:
+                name = node.func.attr.value if isinstance(node.func, cst.Attribute) else (
+                    node.func.value if isinstance(node.func, cst.Name) else "")
+                if name in ("group", "tuple", "control_dependencies"):
+                    mentions_target = any(_mentions_name(a.value, target) for a in node.args)
+                    if mentions_target and any(rule.mentions_updates(a.value) for a in node.args):
+                        found.append(node)
+                    elif self.deps_on_target and name == "group" \
+                            and any(rule.mentions_updates(a.value) for a in node.args):
+                        found.append(node)
+
+            def visit_With(self, node: cst.With) -> None:
+                for item in node.items:
+                    call = item.item
+                    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
+                            and call.func.attr.value == "control_dependencies" \
+                            and any(_mentions_name(a.value, target) for a in call.args):
+                        self.deps_on_target.append(node)
+
+            def leave_With(self, node: cst.With) -> None:
+                if self.deps_on_target and self.deps_on_target[-1] is node:
+                    self.deps_on_target.pop()
+
+        self.ctx.module.visit(_V())
+        return bool(found)
+
+    def _assigned_name(self, call: cst.Call) -> Optional[str]:
+        result = []
+
+        class _V(cst.CSTVisitor):
+            def visit_Assign(self, node: cst.Assign) -> None:
+                if node.value is call and len(node.targets) == 1:
+                    result.append(dotted(node.targets[0].target))
+
+        self.ctx.module.visit(_V())
+        return result[0] if result else None
+
+
+def _mentions_name(expr: cst.BaseExpression, name: str) -> bool:
+    found = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if dotted(node) == name:
+                found.append(node)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                found.append(node)
+
+    expr.visit(_V())
+    return bool(found)

@@ -1,0 +1,46 @@
+"""Everything a checker may ask about one file, computed lazily.
+
+The resolver is cheap and always built; the FileIndex (classes, bindings,
+contents) only when a checker asks for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from .api import Api
+from .config import Config
+from .flavour import detect_flavour
+from .index import FileIndex
+from .names import NameResolver
+
+
+@dataclass
+class FileContext:
+    filename: str
+    source: str
+    module: cst.Module
+    api: Api
+    config: Config
+    names: NameResolver = field(init=False)
+    _index: Optional[FileIndex] = field(default=None, init=False)
+    _flavour: Optional[str] = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.names = NameResolver.from_module(self.module)
+
+    @property
+    def index(self) -> FileIndex:
+        if self._index is None:
+            self._index = FileIndex(self.module, self.names, self.api)
+        return self._index
+
+    @property
+    def flavour(self) -> str:
+        """"keras2" or "keras3": which Keras this file runs under."""
+        if self._flavour is None:
+            self._flavour = detect_flavour(self.names, self.source, self.config.keras)
+        return self._flavour

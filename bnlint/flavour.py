@@ -1,0 +1,55 @@
+"""Which Keras a file runs under: Keras 2 (tf_keras) or Keras 3.
+
+Some facts differ (Keras 3's fit() passes training only to a call() that
+declares it; a literal training= leaks to sibling layers in Keras 3). The
+file says it first (imports, TF_USE_LEGACY_KERAS set in code); then the
+config; then, for "auto", the installed distributions, read from their
+metadata without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import metadata
+from typing import Optional
+
+from .names import KERAS2_MODULES, NameResolver
+
+_LEGACY_ENV = re.compile(r"""TF_USE_LEGACY_KERAS['"]\s*\]?\s*[=,]\s*['"]?(1|true|True)""")
+
+
+def _major(dist: str) -> Optional[int]:
+    try:
+        return int(metadata.version(dist).split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+
+
+def _minor(dist: str) -> Optional[tuple]:
+    try:
+        parts = metadata.version(dist).split(".")
+        return int(parts[0]), int(parts[1])
+    except (metadata.PackageNotFoundError, ValueError, IndexError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def installed_flavour() -> str:
+    """Keras 3 unless the installed packages say Keras 2 (no TF import)."""
+    keras_major = _major("keras")
+    if keras_major is not None:
+        return "keras3" if keras_major >= 3 else "keras2"
+    for dist in ("tensorflow", "tensorflow-cpu"):
+        version = _minor(dist)
+        if version is not None:
+            return "keras3" if version >= (2, 16) else "keras2"
+    return "keras3"  # what a fresh `pip install tensorflow` gives today
+
+
+def detect_flavour(names: NameResolver, source: str, configured: str = "auto") -> str:
+    if names.uses_module(*KERAS2_MODULES) or _LEGACY_ENV.search(source):
+        return "keras2"
+    if configured in ("2", "3"):
+        return "keras" + configured
+    return installed_flavour()

@@ -1,0 +1,529 @@
+"""What one file defines, and what its names hold.
+
+One visitor pass records the file's classes, functions, assignments and
+calls per scope. Rules then ask: "is `model` here a Keras model, and can it
+hold a mode-sensitive layer?" The answer is a `KerasInfo`: NONE (not a Keras
+model/layer as far as the file shows), CLEAN (built here from layers none of
+which depend on the mode), OPAQUE (a Keras object whose contents are not in
+this file) or SENSITIVE (holds BatchNormalization/Dropout/...).
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Dict, List, Optional, Set, Union
+
+import libcst as cst
+
+from .api import Api
+from .names import NameResolver, dotted
+
+Scope = Union[cst.Module, cst.FunctionDef]
+
+# Libraries whose functions never build a Keras model: calling them in a
+# model-building scope does not make the model's contents unknown.
+KNOWN_LIBRARIES = frozenset(
+    """numpy np os sys math random functools itertools collections typing json re
+    time logging pathlib pandas scipy PIL cv2 matplotlib absl argparse six copy
+    warnings datetime glob shutil pickle h5py tqdm sklearn csv io string enum
+    dataclasses abc inspect tensorflow keras tf_keras tensorflow_datasets""".split()
+)
+BUILTINS = frozenset(dir(builtins))
+
+
+class Contents(IntEnum):
+    NONE = 0
+    CLEAN = 1
+    OPAQUE = 2
+    SENSITIVE = 3
+
+
+@dataclass(frozen=True)
+class KerasInfo:
+    contents: Contents
+    what: str = ""  # e.g. "BatchNormalization", "a model loaded at run time"
+
+    @property
+    def is_keras(self) -> bool:
+        return self.contents >= Contents.CLEAN
+
+    @property
+    def may_hold_mode_layers(self) -> bool:
+        return self.contents >= Contents.OPAQUE
+
+
+NONE = KerasInfo(Contents.NONE)
+CLEAN = KerasInfo(Contents.CLEAN)
+
+
+def join(*infos: KerasInfo) -> KerasInfo:
+    best = NONE
+    for info in infos:
+        if info.contents > best.contents:
+            best = info
+    return best
+
+
+@dataclass
+class FunctionInfo:
+    node: cst.FunctionDef
+    cls: Optional["ClassInfo"]
+    params: Dict[str, Optional[cst.BaseExpression]] = field(default_factory=dict)
+    assigns: Dict[str, List[cst.BaseExpression]] = field(default_factory=dict)
+    unknown_bindings: Set[str] = field(default_factory=set)
+    calls: List[cst.Call] = field(default_factory=list)
+    returns: List[cst.BaseExpression] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+    def param_names(self) -> List[str]:
+        return list(self.params)
+
+
+@dataclass
+class ClassInfo:
+    node: cst.ClassDef
+    name: str
+    bases: List[cst.BaseExpression]
+    methods: Dict[str, FunctionInfo] = field(default_factory=dict)
+    self_assigns: Dict[str, List[cst.BaseExpression]] = field(default_factory=dict)
+    constructed_in: Set[str] = field(default_factory=set)  # classes that build it
+
+
+def _params(fn: cst.FunctionDef) -> Dict[str, Optional[cst.BaseExpression]]:
+    out: Dict[str, Optional[cst.BaseExpression]] = {}
+    p = fn.params
+    for param in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
+        out[param.name.value] = param.default
+    for star in (p.star_arg, p.star_kwarg):
+        if isinstance(star, cst.Param):
+            out[star.name.value] = None
+    return out
+
+
+def _target_names(target: cst.BaseExpression) -> List[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: List[str] = []
+        for el in target.elements:
+            names += _target_names(el.value)
+        return names
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+class _Indexer(cst.CSTVisitor):
+    def __init__(self, index: "FileIndex") -> None:
+        self.ix = index
+        self.fn_stack: List[FunctionInfo] = []
+        self.cls_stack: List[ClassInfo] = []
+
+    # -- scopes -------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = ClassInfo(node, node.name.value, [a.value for a in node.bases if a.keyword is None])
+        self.ix.classes.setdefault(info.name, info)
+        self.ix.class_by_node[node] = info
+        self.cls_stack.append(info)
+        self.fn_stack.append(None)  # class body is not a function scope
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.cls_stack.pop()
+        self.fn_stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        direct_cls = self.cls_stack[-1] if self.cls_stack and self.fn_stack and self.fn_stack[-1] is None else None
+        owner = self.cls_stack[-1] if self.cls_stack else None
+        info = FunctionInfo(node, owner, _params(node))
+        self.ix.function_by_node[node] = info
+        if direct_cls is not None:
+            direct_cls.methods.setdefault(node.name.value, info)
+        else:
+            self.ix.functions.setdefault(node.name.value, info)
+        self.fn_stack.append(info)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.fn_stack.pop()
+
+    def _scope(self) -> Optional[FunctionInfo]:
+        return self.fn_stack[-1] if self.fn_stack else None
+
+    # -- bindings -----------------------------------------------------------
+    def _bind(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression]) -> None:
+        fn = self._scope()
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                and target.value.value == "self" and self.cls_stack and value is not None:
+            self.cls_stack[-1].self_assigns.setdefault(target.attr.value, []).append(value)
+            return
+        names = _target_names(target)
+        single = isinstance(target, cst.Name)
+        for name in names:
+            if fn is None:
+                if self.cls_stack:
+                    continue  # class attributes are not module names
+                if single and value is not None:
+                    self.ix.module_assigns.setdefault(name, []).append(value)
+                else:
+                    self.ix.module_unknown.add(name)
+            elif single and value is not None:
+                fn.assigns.setdefault(name, []).append(value)
+            else:
+                fn.unknown_bindings.add(name)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for t in node.targets:
+            self._bind(t.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            self._bind(node.target, None)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target, None)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, None)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        fn = self._scope()
+        if fn is not None and node.value is not None:
+            fn.returns.append(node.value)
+
+    # -- calls and evidence -------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        fn = self._scope()
+        (fn.calls if fn is not None else self.ix.module_calls).append(node)
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "add" and node.args:
+            owner = dotted(func.value)
+            if owner:
+                self.ix.added_layers.setdefault(owner, []).append(node.args[0].value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in self.ix.api.keras_evidence:
+            text = dotted(node.value)
+            if text:
+                self.ix.evidence.add(text)
+
+
+class FileIndex:
+    """The facts of one file that the Keras rules share."""
+
+    def __init__(self, module: cst.Module, resolver: NameResolver, api: Api) -> None:
+        self.module = module
+        self.names = resolver
+        self.api = api
+        self.classes: Dict[str, ClassInfo] = {}
+        self.class_by_node: Dict[cst.ClassDef, ClassInfo] = {}
+        self.functions: Dict[str, FunctionInfo] = {}
+        self.function_by_node: Dict[cst.FunctionDef, FunctionInfo] = {}
+        self.module_assigns: Dict[str, List[cst.BaseExpression]] = {}
+        self.module_unknown: Set[str] = set()
+        self.module_calls: List[cst.Call] = []
+        self.added_layers: Dict[str, List[cst.BaseExpression]] = {}
+        self.evidence: Set[str] = set()
+        self._memo: Dict[object, KerasInfo] = {}
+        self._known = api.all_known_names()
+        module.visit(_Indexer(self))
+
+    # -- names ---------------------------------------------------------------
+    def qualify(self, node: cst.BaseExpression) -> Optional[str]:
+        q = self.names.qualify(node)
+        if q is None and isinstance(node, cst.Name) and self.names.star_modules \
+                and node.value not in self.classes and node.value not in self.functions:
+            q = self.names.qualify_star(node.value, self._known)
+        return q
+
+    # -- classes -------------------------------------------------------------
+    def class_kind(self, cls: ClassInfo, _seen: Optional[Set[str]] = None) -> Optional[str]:
+        """"model", "layer" or None (not a Keras class as far as the file shows)."""
+        seen = _seen or set()
+        if cls.name in seen:
+            return None
+        seen.add(cls.name)
+        kinds = []
+        for base in cls.bases:
+            q = self.qualify(base)
+            if q is not None:
+                if self.api.is_model_base(q):
+                    kinds.append("model")
+                elif self.api.is_layer_base(q):
+                    kinds.append("layer")
+            elif isinstance(base, cst.Name) and base.value in self.classes:
+                kinds.append(self.class_kind(self.classes[base.value], seen))
+        if "model" in kinds:
+            return "model"
+        if "layer" in kinds:
+            return "layer"
+        return None
+
+    def keras_base(self, cls: ClassInfo, _seen: Optional[Set[str]] = None) -> Optional[str]:
+        """The qualified Keras base this class derives from, through local classes."""
+        seen = _seen or set()
+        if cls.name in seen:
+            return None
+        seen.add(cls.name)
+        for base in cls.bases:
+            q = self.qualify(base)
+            if q is not None and (self.api.is_model_base(q) or self.api.is_layer_base(q)):
+                return q
+            if isinstance(base, cst.Name) and base.value in self.classes:
+                found = self.keras_base(self.classes[base.value], seen)
+                if found:
+                    return found
+        return None
+
+    def local_bases(self, cls: ClassInfo) -> List[ClassInfo]:
+        return [self.classes[b.value] for b in cls.bases
+                if isinstance(b, cst.Name) and b.value in self.classes and b.value != cls.name]
+
+    def class_contents(self, cls: ClassInfo) -> KerasInfo:
+        key = ("class", cls.name)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = CLEAN  # cycle guard
+        if self.class_kind(cls) is None:
+            result = NONE
+        else:
+            parts = [CLEAN]
+            base = self.keras_base(cls)
+            if base is not None and self.api.is_mode_sensitive_layer(base):
+                parts.append(KerasInfo(Contents.SENSITIVE, base.rsplit(".", 1)[-1]))
+            for parent in self.local_bases(cls):
+                parts.append(self.class_contents(parent))
+            for method in cls.methods.values():
+                parts.append(self.scope_contents(method))
+            result = join(*parts)
+        self._memo[key] = result
+        return result
+
+    def self_attr_info(self, cls: Optional[ClassInfo], attr: str) -> Optional[KerasInfo]:
+        """What `self.<attr>` holds, from assignments in the class and its local bases."""
+        if cls is None:
+            return None
+        values = []
+        todo, seen = [cls], set()
+        while todo:
+            c = todo.pop()
+            if c.name in seen:
+                continue
+            seen.add(c.name)
+            values += [(v, c) for v in c.self_assigns.get(attr, [])]
+            todo += self.local_bases(c)
+        if not values:
+            return None
+        infos = []
+        for value, owner in values:
+            infos.append(self.expr_info(value, self._method_scope(owner, value), owner))
+        return join(*infos)
+
+    def _method_scope(self, cls: ClassInfo, value: cst.BaseExpression) -> Optional[FunctionInfo]:
+        for method in cls.methods.values():
+            for values in method.assigns.values():
+                if value in values:
+                    return method
+        init = cls.methods.get("__init__")
+        return init
+
+    # -- expressions ---------------------------------------------------------
+    def expr_info(self, expr: cst.BaseExpression, scope: Optional[FunctionInfo],
+                  cls: Optional[ClassInfo], _depth: int = 0) -> KerasInfo:
+        """What a value expression holds (a constructor call, a name, self.x)."""
+        if _depth > 8:
+            return NONE
+        key = ("expr", id(expr), id(scope))
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = NONE
+        result = self._expr_info(expr, scope, cls, _depth)
+        self._memo[key] = result
+        return result
+
+    def _expr_info(self, expr, scope, cls, depth) -> KerasInfo:
+        if isinstance(expr, cst.Call):
+            return self.call_info(expr, scope, cls, depth)
+        if isinstance(expr, cst.Name):
+            return self.name_info(expr.value, scope, cls, depth)
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) \
+                and expr.value.value == "self":
+            info = self.self_attr_info(cls, expr.attr.value)
+            if info is not None and info.is_keras:
+                return info
+            return self._evidence(expr)
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            return join(*(self.expr_info(el.value, scope, cls, depth + 1) for el in expr.elements))
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            return self.expr_info(expr.elt, scope, cls, depth + 1)
+        return NONE
+
+    def _evidence(self, expr: cst.BaseExpression) -> KerasInfo:
+        text = dotted(expr)
+        if text and text in self.evidence:
+            return KerasInfo(Contents.OPAQUE, "defined outside this file")
+        return NONE
+
+    def name_info(self, name: str, scope: Optional[FunctionInfo], cls: Optional[ClassInfo],
+                  depth: int = 0) -> KerasInfo:
+        if name == "self" and cls is not None:
+            if "call" in cls.methods or any("call" in b.methods for b in self.local_bases(cls)):
+                return self.class_contents(cls)
+            kind = self.class_kind(cls)
+            return KerasInfo(Contents.OPAQUE, "a model built elsewhere") if kind else NONE
+        fn = scope
+        while fn is not None:
+            if name in fn.assigns:
+                infos = [self.expr_info(v, fn, cls, depth + 1) for v in fn.assigns[name]]
+                infos += [self._added(name, fn, cls, depth)]
+                info = join(*infos)
+                return info if info.is_keras else self._evidence(cst.Name(name))
+            if name in fn.params or name in fn.unknown_bindings:
+                return self._evidence(cst.Name(name))
+            fn = self._enclosing_function(fn)
+        if name in self.module_assigns:
+            infos = [self.expr_info(v, None, None, depth + 1) for v in self.module_assigns[name]]
+            infos += [self._added(name, None, None, depth)]
+            info = join(*infos)
+            return info if info.is_keras else self._evidence(cst.Name(name))
+        return self._evidence(cst.Name(name))
+
+    def _added(self, name: str, scope, cls, depth) -> KerasInfo:
+        return join(*(self.expr_info(v, scope, cls, depth + 1)
+                      for v in self.added_layers.get(name, [])))
+
+    def _enclosing_function(self, fn: FunctionInfo) -> Optional[FunctionInfo]:
+        return self._parents().get(fn.node)
+
+    def _parents(self) -> Dict[cst.FunctionDef, FunctionInfo]:
+        key = ("parents",)
+        cached = self._memo.get(key)
+        if cached is None:
+            parents: Dict[cst.FunctionDef, FunctionInfo] = {}
+            for outer in self.function_by_node.values():
+                for stmt in _nested_defs(outer.node):
+                    parents[stmt] = outer
+            self._memo[key] = parents  # type: ignore[assignment]
+            cached = parents
+        return cached  # type: ignore[return-value]
+
+    def call_info(self, call: cst.Call, scope: Optional[FunctionInfo], cls: Optional[ClassInfo],
+                  depth: int = 0) -> KerasInfo:
+        """What a call *returns*, when it constructs or loads a Keras object."""
+        func = call.func
+        q = self.qualify(func)
+        api = self.api
+        if q is not None:
+            short = q.rsplit(".", 1)[-1]
+            if api.is_mode_sensitive_layer(q):
+                return KerasInfo(Contents.SENSITIVE, short)
+            if q in api.sequential_constructors:
+                return join(CLEAN, *(self.expr_info(a.value, scope, cls, depth + 1) for a in call.args))
+            if q in api.functional_constructors:
+                return join(CLEAN, self.scope_contents(scope))
+            if api.is_application(q):
+                if api.application_is_plain(q):
+                    return CLEAN
+                return KerasInfo(Contents.SENSITIVE, f"{short} (pretrained, has BatchNormalization/Dropout)")
+            if q in api.opaque_factories:
+                return KerasInfo(Contents.OPAQUE, "a model loaded at run time")
+            if q.startswith("keras.layers."):
+                return join(CLEAN, *(self.expr_info(a.value, scope, cls, depth + 1) for a in call.args))
+            return NONE
+        if isinstance(func, cst.Name):
+            if func.value in self.classes:
+                return self.class_contents(self.classes[func.value])
+            fn = self.functions.get(func.value)
+            if fn is not None:
+                return join(*(self.expr_info(r, fn, fn.cls, depth + 1) for r in fn.returns)) \
+                    if fn.returns else NONE
+        return NONE
+
+    def callee_info(self, func: cst.BaseExpression, scope: Optional[FunctionInfo],
+                    cls: Optional[ClassInfo]) -> KerasInfo:
+        """What is being called at `func(...)`: a Keras model or layer, or not."""
+        if isinstance(func, cst.Call):
+            # `Dense(3)(x)` or `make_model()(x)`: the inner call builds it.
+            return self.call_info(func, scope, cls)
+        return self.expr_info(func, scope, cls)
+
+    # -- scope contents ------------------------------------------------------
+    def scope_contents(self, scope: Optional[FunctionInfo]) -> KerasInfo:
+        """Join of what every call in a scope builds or applies (functional models)."""
+        key = ("scope", id(scope))
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = CLEAN
+        calls = scope.calls if scope is not None else self.module_calls
+        cls = scope.cls if scope is not None else None
+        parts = [CLEAN]
+        for call in calls:
+            parts.append(self._applied(call, scope, cls))
+            if parts[-1].contents == Contents.SENSITIVE:
+                break
+        result = join(*parts)
+        self._memo[key] = result
+        return result
+
+    def _applied(self, call: cst.Call, scope, cls) -> KerasInfo:
+        func = call.func
+        q = self.qualify(func)
+        if q is not None:
+            api = self.api
+            if q in api.functional_constructors or q in api.sequential_constructors:
+                return CLEAN
+            if api.tf1_builder(q) is not None:
+                return KerasInfo(Contents.SENSITIVE, q.rsplit(".", 1)[-1])
+            info = self.call_info(call, scope, cls)
+            if info.is_keras:
+                return info
+            root = q.split(".")[0]
+            if root in KNOWN_LIBRARIES:
+                return CLEAN
+            return KerasInfo(Contents.OPAQUE, f"{q}() from another module")
+        if isinstance(func, cst.Name):
+            name = func.value
+            if name in self.classes:
+                return self.class_contents(self.classes[name])
+            if name in self.functions:
+                return self.scope_contents(self.functions[name])
+            if name in BUILTINS:
+                return CLEAN
+            info = self.name_info(name, scope, cls)
+            if info.is_keras:
+                return info
+            return CLEAN
+        if isinstance(func, cst.Call):
+            return self.call_info(func, scope, cls)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                and func.value.value == "self":
+            info = self.self_attr_info(cls, func.attr.value)
+            if info is not None and info.is_keras:
+                return info
+            if cls is not None and func.attr.value in cls.methods:
+                return self.scope_contents(cls.methods[func.attr.value])
+        return CLEAN
+
+
+def _nested_defs(fn: cst.FunctionDef) -> List[cst.FunctionDef]:
+    found: List[cst.FunctionDef] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            if node is fn:
+                return True
+            found.append(node)
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    fn.visit(_V())
+    return found

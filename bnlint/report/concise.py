@@ -1,0 +1,11 @@
+"""`path:line:col: CODE message`, one line a finding (flake8/ruff style)."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+from ..finding import Finding
+
+
+def format_concise(findings: List[Finding], sources: Dict[str, str]) -> str:
+    return "".join(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)

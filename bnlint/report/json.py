@@ -1,0 +1,32 @@
+"""A JSON array of findings: code, name, message, filename, line, column,
+end_line, end_column, fix (null when the rule has none), flavour, url."""
+
+from __future__ import annotations
+
+import json
+from typing import Dict, List
+
+from ..finding import Finding
+from ..specs import load_specs
+
+
+def finding_record(f: Finding) -> dict:
+    spec = load_specs().get(f.code)
+    record = {
+        "code": f.code,
+        "name": f.name,
+        "message": f.message,
+        "filename": f.filename,
+        "line": f.line,
+        "column": f.column,
+        "end_line": f.end_line,
+        "end_column": f.end_column,
+        "fix": f.to_dict()["fix"],
+        "flavour": f.flavour,
+        "url": spec.url() if spec else None,
+    }
+    return record
+
+
+def format_json(findings: List[Finding], sources: Dict[str, str]) -> str:
+    return json.dumps([finding_record(f) for f in findings], indent=2, ensure_ascii=False) + "\n"

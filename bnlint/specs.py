@@ -1,0 +1,95 @@
+"""Rule specs: rules/BNxxx.yaml files hold each rule's id, name, messages,
+docs and examples. The code of a rule lives in bnlint/checkers/; the words
+and the test cases live here, so docs, tests and messages cannot drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, List
+
+import yaml
+
+from .resources import rules_dir
+
+
+@dataclass(frozen=True)
+class Example:
+    code: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    code: str
+    name: str
+    summary: str
+    messages: Dict[str, str]
+    docs: Dict[str, str]
+    fix_safety: str
+    valid: List[Example] = field(default_factory=list)
+    invalid: List[Example] = field(default_factory=list)
+    default: bool = True
+
+    def message(self, variant: str = "default", **values) -> str:
+        return self.messages[variant].format(**values).strip()
+
+    def url(self) -> str:
+        return f"https://bnlint.invalid/rules/{self.code}"  # no public site yet
+
+    def render_docs(self) -> str:
+        """ruff-style docs: What it does / Why is this bad? / Example / Use instead."""
+        d = self.docs
+        parts = [f"# {self.name} ({self.code})", "", self.summary, ""]
+        for title, key in (
+            ("What it does", "what"),
+            ("Why is this bad?", "why"),
+            ("Example", "example"),
+            ("Use instead", "use_instead"),
+            ("Known limits", "limits"),
+            ("Fix safety", "fix"),
+        ):
+            text = d.get(key)
+            if key == "fix":
+                text = text or self.fix_safety
+            if not text:
+                continue
+            parts.append(f"## {title}")
+            if key in ("example", "use_instead"):
+                parts += ["```python", text.rstrip(), "```"]
+            else:
+                parts.append(text.rstrip())
+            parts.append("")
+        return "\n".join(parts).rstrip() + "\n"
+
+
+def _examples(items) -> List[Example]:
+    out = []
+    for item in items or []:
+        if isinstance(item, str):
+            out.append(Example(item))
+        else:
+            out.append(Example(item["code"], item.get("note", "")))
+    return out
+
+
+@lru_cache(maxsize=1)
+def load_specs() -> Dict[str, RuleSpec]:
+    specs: Dict[str, RuleSpec] = {}
+    for path in sorted(rules_dir().glob("BN*.yaml")):
+        with open(path, "r", encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        messages = data["messages"] if "messages" in data else {"default": data["message"]}
+        spec = RuleSpec(
+            code=data["code"],
+            name=data["name"],
+            summary=data["summary"].strip(),
+            messages=messages,
+            docs=data.get("docs") or {},
+            fix_safety=(data.get("fix_safety") or "No automatic fix yet.").strip(),
+            valid=_examples(data.get("valid")),
+            invalid=_examples(data.get("invalid")),
+            default=bool(data.get("default", True)),
+        )
+        specs[spec.code] = spec
+    return specs
