@@ -134,7 +134,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
         findings.append(Finding(
             rep.code, message, filename, pos.start.line, pos.start.column + 1,
             pos.end.line, pos.end.column + 1, name=specs[rep.code].name,
-            fix=rep.fix, flavour=rep.flavour, extra=rep.extra,
+            fix=rep.fix, flavour=rep.flavour,
         ))
     return sort_findings(filter_findings(findings, text))
 

@@ -21,7 +21,10 @@ class Report:
     message: str
     fix: Optional[Fix] = None
     flavour: Optional[str] = None
-    extra: dict = field(default_factory=dict)
+    variant: str = "default"
+    # Nodes and facts a fixer needs (e.g. the FunctionDef whose signature to
+    # change); never serialised.
+    context: dict = field(default_factory=dict)
 
 
 class Checker:
@@ -46,13 +49,13 @@ class Checker:
         return load_specs()[cls.code]
 
     def report(self, node: cst.CSTNode, variant: str = "default", *, fix: Optional[Fix] = None,
-               flavour: Optional[str] = None, **values) -> None:
+               flavour: Optional[str] = None, context: Optional[dict] = None, **values) -> None:
         message = self.spec().message(variant, **values)
         if flavour == "keras3":
             message = f"[Keras 3] {message}"
         elif flavour == "keras2":
             message = f"[Keras 2] {message}"
-        self.reports.append(Report(self.code, node, message, fix, flavour))
+        self.reports.append(Report(self.code, node, message, fix, flavour, variant, context or {}))
 
     def check(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

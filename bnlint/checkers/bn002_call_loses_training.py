@@ -100,14 +100,15 @@ class CallLosesTraining(Checker):
         # 2. training=True default
         default = params.get("training")
         if default is not None and is_literal(default, "True") and not deliberate:
-            self.report(default, "true_default", cls=cls.name)
+            self.report(default, "true_default", cls=cls.name, context={"function": call.node})
 
         # 1. Keras 3: fit() never passes training to a call() without it
         if kind == "model" and "training" not in params and self.ctx.flavour == "keras3":
             contents = ix.class_contents(cls)
             if contents.contents == Contents.SENSITIVE and not self._used_as_sublayer(cls):
                 self.report(call.node.name, "no_training_param", flavour="keras3",
-                            cls=cls.name, holds=contents.what)
+                            cls=cls.name, holds=contents.what,
+                            context={"function": call.node, "class": cls.node})
 
         order = _CallsInOrder(call.node)
         call.node.visit(order)
@@ -155,7 +156,8 @@ class CallLosesTraining(Checker):
             if training is None and leak_from is not None and not has_star_kwargs(c) \
                     and info.contents == Contents.SENSITIVE and self.ctx.flavour == "keras3":
                 self.report(c, "leak", flavour="keras3", callee=source_of(func),
-                            value=leak_value, line=self.line_of(leak_from))
+                            value=leak_value, line=self.line_of(leak_from),
+                            context={"function": call.node})
 
 
 def _constructs(expr: cst.BaseExpression, class_name: str) -> bool:
