@@ -159,6 +159,7 @@ class _Indexer(cst.CSTVisitor):
         if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
                 and target.value.value == "self" and self.cls_stack and value is not None:
             self.cls_stack[-1].self_assigns.setdefault(target.attr.value, []).append(value)
+            self.ix.value_scope[id(value)] = fn
             return
         names = _target_names(target)
         single = isinstance(target, cst.Name)
@@ -202,6 +203,8 @@ class _Indexer(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         fn = self._scope()
         (fn.calls if fn is not None else self.ix.module_calls).append(node)
+        if isinstance(node.func, cst.Name):
+            self.ix.calls_by_name.setdefault(node.func.value, []).append((node, fn))
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value == "add" and node.args:
             owner = dotted(func.value)
@@ -231,6 +234,8 @@ class FileIndex:
         self.module_calls: List[cst.Call] = []
         self.added_layers: Dict[str, List[cst.BaseExpression]] = {}
         self.evidence: Set[str] = set()
+        self.value_scope: Dict[int, Optional[FunctionInfo]] = {}
+        self.calls_by_name: Dict[str, List[tuple]] = {}
         self._memo: Dict[object, KerasInfo] = {}
         self._known = api.all_known_names()
         module.visit(_Indexer(self))
@@ -323,16 +328,57 @@ class FileIndex:
             return None
         infos = []
         for value, owner in values:
-            infos.append(self.expr_info(value, self._method_scope(owner, value), owner))
+            scope = self.value_scope.get(id(value))
+            if isinstance(value, cst.Name) and scope is not None and value.value in scope.params \
+                    and value.value not in scope.assigns:
+                infos.append(self._argument_info(owner, scope, value.value, attr))
+            else:
+                infos.append(self.expr_info(value, scope, owner))
         return join(*infos)
 
-    def _method_scope(self, cls: ClassInfo, value: cst.BaseExpression) -> Optional[FunctionInfo]:
-        for method in cls.methods.values():
-            for values in method.assigns.values():
-                if value in values:
-                    return method
-        init = cls.methods.get("__init__")
-        return init
+    def _param_info(self, fn: FunctionInfo, param: str, depth: int) -> KerasInfo:
+        """A function parameter: what the file's own calls of the function pass
+        for it (`train_step(model, ...)` with a module-level `model`)."""
+        fallback = self._evidence(cst.Name(param))
+        if fn.cls is not None or depth > 4:
+            return fallback
+        infos = self._passed(self.calls_by_name.get(fn.name, []), fn, param, depth)
+        if infos is None:
+            return fallback
+        info = join(*infos)
+        return info if info.is_keras else fallback
+
+    def _passed(self, calls, fn: FunctionInfo, param: str, depth: int = 0):
+        """Infos of the arguments bound to `param` at each call; None when a
+        call does not show it (or there is no call)."""
+        positional = [p for p in fn.params if p != "self"]
+        index = positional.index(param) if param in positional else -1
+        infos = []
+        for call, scope in calls:
+            arg = None
+            plain = [a for a in call.args if a.keyword is None and not a.star]
+            for a in call.args:
+                if a.keyword is not None and a.keyword.value == param:
+                    arg = a
+            if arg is None and 0 <= index < len(plain):
+                arg = plain[index]
+            if arg is None:
+                return None
+            infos.append(self.expr_info(arg.value, scope, scope.cls if scope else None, depth + 1))
+        return infos or None
+
+    def _argument_info(self, cls: ClassInfo, method: FunctionInfo, param: str, attr: str) -> KerasInfo:
+        """`self.model = model` in __init__: what the file passes as `model`
+        where it instantiates the class. Unknown (no instantiation, or the
+        argument is not passed) falls back to the usage evidence."""
+        fallback = self._evidence(cst.Attribute(cst.Name("self"), cst.Name(attr)))
+        if method.name != "__init__":
+            return fallback
+        infos = self._passed(self.calls_by_name.get(cls.name, []), method, param)
+        if infos is None:
+            return fallback
+        info = join(*infos)
+        return info if info.is_keras else fallback
 
     # -- expressions ---------------------------------------------------------
     def expr_info(self, expr: cst.BaseExpression, scope: Optional[FunctionInfo],
@@ -385,7 +431,9 @@ class FileIndex:
                 infos += [self._added(name, fn, cls, depth)]
                 info = join(*infos)
                 return info if info.is_keras else self._evidence(cst.Name(name))
-            if name in fn.params or name in fn.unknown_bindings:
+            if name in fn.params:
+                return self._param_info(fn, name, depth)
+            if name in fn.unknown_bindings:
                 return self._evidence(cst.Name(name))
             fn = self._enclosing_function(fn)
         if name in self.module_assigns:

@@ -38,6 +38,7 @@ class _Collector(cst.CSTVisitor):
         self.tape_stack: List[List[cst.With]] = [[]]
         self.sites: List[_Site] = []
         self.calls_by_fn: Dict[Optional[cst.FunctionDef], List[_Site]] = {}
+        self.fns_with_tapes: Set[Optional[cst.FunctionDef]] = set()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.cls_stack.append(self.ix.class_by_node.get(node))
@@ -56,6 +57,11 @@ class _Collector(cst.CSTVisitor):
     def visit_With(self, node: cst.With) -> None:
         if any(self.c.is_tape(item.item) for item in node.items):
             self.tape_stack[-1].append(node)
+            fn = self.fn_stack[-1]
+            self.fns_with_tapes.add(fn.node if fn is not None else None)
+            for item in node.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                    self.c._tape_names[id(item.item)] = item.asname.name.value
 
     def leave_With(self, node: cst.With) -> None:
         if self.tape_stack[-1] and self.tape_stack[-1][-1] is node:
@@ -152,41 +158,60 @@ class TapeCallWithoutTraining(Checker):
     _VARIABLE_ATTRS = frozenset({"trainable_variables", "trainable_weights", "variables",
                                  "weights", "trainable_params"})
 
-    def _trained_objects(self, fn: Optional[FunctionInfo]) -> Optional[Set[str]]:
-        """Objects whose variables the gradients in `fn` are taken for, or
-        None when that cannot be told (no gradient call, or opaque sources)."""
-        key = fn.node if fn is not None else None
+    def _gradient_sources(self, call: cst.Call) -> Optional[Set[str]]:
+        """Owners of the variables a `tape.gradient(loss, sources)` call
+        differentiates, or None when they cannot be told."""
+        sources = kwarg(call, "sources")
+        if sources is None:
+            positional = [a for a in call.args if a.keyword is None]
+            if len(positional) < 2:
+                return None
+            sources = positional[1]
+        found = _variable_owners(sources.value, self._VARIABLE_ATTRS)
+        return found or None
+
+    def _trained_objects(self, site: _Site) -> Optional[Set[str]]:
+        """What the gradients of the tape around `site` are taken for: the
+        `<tape>.gradient(...)` calls after the block, up to the next tape
+        bound to the same name. None when that cannot be told."""
+        key = id(site.tape_line)
         if key in self._trained_cache:
             return self._trained_cache[key]
-        calls = fn.calls if fn is not None else self.ctx.index.module_calls
-        trained: Optional[Set[str]] = set()
-        seen_gradient = False
-        for call in calls:
-            func = call.func
-            if not (isinstance(func, cst.Attribute) and func.attr.value == "gradient"):
-                continue
-            sources = kwarg(call, "sources")
-            if sources is None:
-                positional = [a for a in call.args if a.keyword is None]
-                if len(positional) < 2:
-                    continue
-                sources = positional[1]
-            seen_gradient = True
-            found = _variable_owners(sources.value, self._VARIABLE_ATTRS)
-            if not found:
-                trained = None
-                break
-            trained |= found
-        result = trained if seen_gradient else None
-        self._trained_cache[key] = result
-        return result
+        calls = site.fn.calls if site.fn is not None else self.ctx.index.module_calls
+        with_node = site.tape_line
+        tape_names = [item.asname.name.value for item in with_node.items
+                      if item.asname is not None and isinstance(item.asname.name, cst.Name)]
+        starts = [item.item for item in with_node.items]
+        trained: Optional[Set[str]] = None
+        if tape_names and any(c in starts for c in calls):
+            name = tape_names[0]
+            begin = max(i for i, c in enumerate(calls) if c in starts)
+            trained = set()
+            for call in calls[begin + 1:]:
+                func = call.func
+                if self.is_tape(call) and call not in starts and self._binds(call, name):
+                    break
+                if isinstance(func, cst.Attribute) and func.attr.value == "gradient" \
+                        and dotted(func.value) == name:
+                    owners = self._gradient_sources(call)
+                    if owners is None:
+                        trained = None
+                        break
+                    trained |= owners
+            if trained is not None and not trained:
+                trained = None  # no gradient call seen for this tape
+        self._trained_cache[key] = trained
+        return trained
+
+    def _binds(self, tape_call: cst.Call, name: str) -> bool:
+        return self._tape_names.get(id(tape_call)) == name
 
     def _is_trained(self, target: cst.BaseExpression, site: _Site, why: str) -> bool:
         """A model called in a tape but not among the things the tape trains
         (a frozen teacher, the other half of a GAN) is not reported."""
         if site.tape_line is None:
             return True
-        trained = self._trained_objects(site.fn)
+        trained = self._trained_objects(site)
         text = dotted(target)
         if trained is None or text is None:
             return True
@@ -212,6 +237,8 @@ class TapeCallWithoutTraining(Checker):
             return
         if not direct and self._passes_training_positionally(call, self._callee_class(target, site)):
             return
+        if not direct and _looks_like_training_flag(call):
+            return
         name = source_of(target) if not isinstance(target, cst.Call) else source_of(target.func) + "(...)"
         holds = (f"holds {info.what}" if info.contents == Contents.SENSITIVE
                  else f"may hold BatchNormalization/Dropout ({info.what})")
@@ -220,6 +247,7 @@ class TapeCallWithoutTraining(Checker):
 
     def check(self) -> None:
         self._trained_cache: Dict[object, Optional[Set[str]]] = {}
+        self._tape_names: Dict[int, str] = {}
         col = _Collector(self)
         self.ctx.module.visit(col)
         training_fns = self._training_functions(col) if col.sites else {}
@@ -227,6 +255,8 @@ class TapeCallWithoutTraining(Checker):
             if site.tape_line is not None:
                 why = "inside a GradientTape block"
             elif site.fn is not None and site.fn.node in training_fns:
+                if site.fn.node in col.fns_with_tapes:
+                    continue  # outside the tapes of a step that has tapes: not trained
                 why = training_fns[site.fn.node]
             else:
                 continue
@@ -246,3 +276,18 @@ def _variable_owners(expr: cst.BaseExpression, attrs: frozenset) -> Set[str]:
 
     expr.visit(_V())
     return owners
+
+
+def _looks_like_training_flag(call: cst.Call) -> bool:
+    """`model(x, is_training)` / `model(x, y, True)`: a positional argument
+    after the inputs that is plainly the training flag (Keras hands
+    positional arguments on to `call`). `model(x, mask)` is not one."""
+    plain = [a for a in call.args if a.keyword is None and not a.star]
+    for arg in plain[1:]:
+        value = arg.value
+        if isinstance(value, cst.Name) and (value.value in ("True", "False")
+                                            or "train" in value.value.lower()):
+            return True
+        if isinstance(value, cst.Attribute) and "train" in value.attr.value.lower():
+            return True
+    return False

@@ -100,7 +100,10 @@ class CallLosesTraining(Checker):
         # 2. training=True default
         default = params.get("training")
         if default is not None and is_literal(default, "True") and not deliberate:
-            self.report(default, "true_default", cls=cls.name, context={"function": call.node})
+            contents = ix.class_contents(cls)
+            if contents.contents == Contents.SENSITIVE:  # else the default changes nothing
+                self.report(default, "true_default", cls=cls.name, holds=contents.what,
+                            context={"function": call.node})
 
         # 1. Keras 3: fit() never passes training to a call() without it
         if kind == "model" and "training" not in params and self.ctx.flavour == "keras3":
