@@ -28,8 +28,23 @@ KNOWN_LIBRARIES = frozenset(
     """numpy np os sys math random functools itertools collections typing json re
     time logging pathlib pandas scipy PIL cv2 matplotlib absl argparse six copy
     warnings datetime glob shutil pickle h5py tqdm sklearn csv io string enum
-    dataclasses abc inspect tensorflow keras tf_keras tensorflow_datasets""".split()
+    dataclasses abc inspect tensorflow keras tf_keras tensorflow_datasets
+    tensorflow_addons tensorflow_probability gym gymnasium imageio skimage
+    PIL yaml tensorboard wandb mlflow""".split()
 )
+# Lower-case functions from other modules count as model builders only when
+# their name says so; a CamelCase name is a class (maybe a model or layer).
+_BUILDER_WORDS = ("model", "net", "block", "layer", "build", "backbone", "encoder",
+                  "decoder", "generator", "discriminator", "resnet", "vgg", "conv",
+                  "head", "bottleneck", "stage", "unit", "module", "cell")
+
+
+def _may_build_layers(qualified: str) -> bool:
+    name = qualified.rsplit(".", 1)[-1]
+    if name[:1].isupper():
+        return True
+    lowered = name.lower()
+    return any(word in lowered for word in _BUILDER_WORDS)
 BUILTINS = frozenset(dir(builtins))
 
 
@@ -533,9 +548,9 @@ class FileIndex:
             if info.is_keras:
                 return info
             root = q.split(".")[0]
-            if root in KNOWN_LIBRARIES:
+            if root in KNOWN_LIBRARIES or not _may_build_layers(q):
                 return CLEAN
-            return KerasInfo(Contents.OPAQUE, f"{q}() from another module")
+            return KerasInfo(Contents.OPAQUE, f"{q.lstrip('.')}() from another module")
         if isinstance(func, cst.Name):
             name = func.value
             if name in self.classes:

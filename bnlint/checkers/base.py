@@ -72,6 +72,26 @@ def kwarg(call: cst.Call, name: str) -> Optional[cst.Arg]:
     return None
 
 
+def passes_training(call: cst.Call) -> bool:
+    """Does the call hand over a training flag, by keyword or by position?
+
+    Keras passes positional arguments on to `call`, so `layer(x, training)`,
+    `model(x, is_training)` and `model(x, y, True)` pass it too; `model(x,
+    mask)` does not. `training=None` is not a flag."""
+    kw = kwarg(call, "training")
+    if kw is not None:
+        return not is_literal(kw.value, "None")
+    plain = [a for a in call.args if a.keyword is None and not a.star]
+    for arg in plain[1:]:
+        value = arg.value
+        if isinstance(value, cst.Name) and (value.value in ("True", "False")
+                                            or "train" in value.value.lower()):
+            return True
+        if isinstance(value, cst.Attribute) and "train" in value.attr.value.lower():
+            return True
+    return False
+
+
 def has_star_kwargs(call: cst.Call) -> bool:
     return any(arg.star == "**" for arg in call.args)
 

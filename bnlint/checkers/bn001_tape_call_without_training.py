@@ -16,7 +16,7 @@ import libcst as cst
 
 from ..index import ClassInfo, Contents, FunctionInfo, KerasInfo
 from ..names import dotted
-from .base import Checker, has_star_kwargs, is_literal, kwarg, source_of
+from .base import Checker, has_star_kwargs, is_literal, kwarg, passes_training, source_of
 
 
 @dataclass
@@ -237,11 +237,13 @@ class TapeCallWithoutTraining(Checker):
             return
         if not direct and self._passes_training_positionally(call, self._callee_class(target, site)):
             return
-        if not direct and _looks_like_training_flag(call):
+        if not direct and passes_training(call):
             return
         name = source_of(target) if not isinstance(target, cst.Call) else source_of(target.func) + "(...)"
-        holds = (f"holds {info.what}" if info.contents == Contents.SENSITIVE
-                 else f"may hold BatchNormalization/Dropout ({info.what})")
+        if info.contents == Contents.SENSITIVE:
+            holds = f"its {info.what} runs in inference mode"
+        else:
+            holds = f"if it holds BatchNormalization or Dropout ({info.what}), they run in inference mode"
         variant = "direct_call" if direct else ("explicit_none" if training is not None else "default")
         self.report(call, variant, callee=name, holds=holds, where=why)
 
@@ -276,18 +278,3 @@ def _variable_owners(expr: cst.BaseExpression, attrs: frozenset) -> Set[str]:
 
     expr.visit(_V())
     return owners
-
-
-def _looks_like_training_flag(call: cst.Call) -> bool:
-    """`model(x, is_training)` / `model(x, y, True)`: a positional argument
-    after the inputs that is plainly the training flag (Keras hands
-    positional arguments on to `call`). `model(x, mask)` is not one."""
-    plain = [a for a in call.args if a.keyword is None and not a.star]
-    for arg in plain[1:]:
-        value = arg.value
-        if isinstance(value, cst.Name) and (value.value in ("True", "False")
-                                            or "train" in value.value.lower()):
-            return True
-        if isinstance(value, cst.Attribute) and "train" in value.attr.value.lower():
-            return True
-    return False

@@ -12,7 +12,7 @@ from typing import List, Optional
 import libcst as cst
 
 from ..index import ClassInfo, Contents, FunctionInfo
-from .base import Checker, has_star_kwargs, is_literal, kwarg, source_of
+from .base import Checker, has_star_kwargs, is_literal, kwarg, passes_training, source_of
 
 
 class _CallsInOrder(cst.CSTVisitor):
@@ -101,12 +101,17 @@ class CallLosesTraining(Checker):
         default = params.get("training")
         if default is not None and is_literal(default, "True") and not deliberate:
             contents = ix.class_contents(cls)
-            if contents.contents == Contents.SENSITIVE:  # else the default changes nothing
+            # Without mode-sensitive contents the default changes nothing; a
+            # sublayer's default is never used (the caller's mode wins).
+            if contents.contents == Contents.SENSITIVE and not self._used_as_sublayer(cls):
                 self.report(default, "true_default", cls=cls.name, holds=contents.what,
                             context={"function": call.node})
 
         # 1. Keras 3: fit() never passes training to a call() without it
-        if kind == "model" and "training" not in params and self.ctx.flavour == "keras3":
+        own_train_step = any(m in c.methods for c in [cls] + ix.local_bases(cls)
+                             for m in self.ctx.api.train_step_methods)
+        if kind == "model" and "training" not in params and self.ctx.flavour == "keras3" \
+                and not own_train_step:  # fit() runs train_step, not call()
             contents = ix.class_contents(cls)
             if contents.contents == Contents.SENSITIVE and not self._used_as_sublayer(cls):
                 self.report(call.node.name, "no_training_param", flavour="keras3",
@@ -121,7 +126,7 @@ class CallLosesTraining(Checker):
             training = kwarg(c, "training")
             # 3. self.<sublayer>.call(...) / super().call(...) without training
             if isinstance(func, cst.Attribute) and func.attr.value == "call":
-                if training is None and not has_star_kwargs(c):
+                if not passes_training(c) and not has_star_kwargs(c):
                     owner = func.value
                     info = self._sublayer(cls, owner)
                     is_super = isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) \
@@ -156,7 +161,8 @@ class CallLosesTraining(Checker):
                 leak_from = c
                 leak_value = training.value.value
                 continue
-            if training is None and leak_from is not None and not has_star_kwargs(c) \
+            if not passes_training(c) and training is None and leak_from is not None \
+                    and not has_star_kwargs(c) \
                     and info.contents == Contents.SENSITIVE and self.ctx.flavour == "keras3":
                 self.report(c, "leak", flavour="keras3", callee=source_of(func),
                             value=leak_value, line=self.line_of(leak_from),

@@ -52,6 +52,7 @@ class _Walker(cst.CSTVisitor):
         self.gradients_under_update: Set[Optional[cst.FunctionDef]] = set()
         self.called_under_update: Set[str] = set()
         self.bn_sites: List[cst.CSTNode] = []
+        self.always_training: Set[int] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.fn_stack.append(node)
@@ -90,7 +91,7 @@ class _Walker(cst.CSTVisitor):
                 self.called_under_update.add(func.value)
             elif isinstance(func, cst.Attribute):
                 self.called_under_update.add(func.attr.value)
-        rule.note_bn_site(node, self.bn_sites)
+        rule.note_bn_site(node, self.bn_sites, self.always_training)
 
 
 class TrainOpWithoutUpdateOps(Checker):
@@ -102,6 +103,8 @@ class TrainOpWithoutUpdateOps(Checker):
         self.ctx.module.visit(walker)
         if not walker.bn_sites or not walker.train_ops:
             return
+        if all(id(site) in walker.always_training for site in walker.bn_sites):
+            return  # moving statistics are never read: every BN runs in training mode
         if self._file_runs_updates():
             return
         bn_line = self.line_of(walker.bn_sites[0])
@@ -118,7 +121,7 @@ class TrainOpWithoutUpdateOps(Checker):
             self.report(call, "default", call=source_of(call.func), bn_line=bn_line)
 
     # -- batch norm sites ----------------------------------------------------
-    def note_bn_site(self, call: cst.Call, sites: List[cst.CSTNode]) -> None:
+    def note_bn_site(self, call: cst.Call, sites: List[cst.CSTNode], always: Set[int]) -> None:
         ix = self.ctx.index
         api = self.ctx.api
         q = ix.qualify(call.func)
@@ -126,6 +129,8 @@ class TrainOpWithoutUpdateOps(Checker):
         if builder is not None:
             if self._registers_updates(call, builder.training_arg, builder.training_default, "call"):
                 sites.append(call)
+                if self._always_training(call, builder.training_arg, builder.training_default):
+                    always.add(id(call))
             return
         for arg in call.args:  # normalizer_fn=slim.batch_norm
             if arg.keyword is None or not isinstance(arg.value, (cst.Attribute, cst.Name)):
@@ -135,6 +140,14 @@ class TrainOpWithoutUpdateOps(Checker):
             if builder is not None and self._registers_updates(call, builder.training_arg,
                                                                builder.training_default, "fn"):
                 sites.append(arg.value)
+
+    def _always_training(self, call: cst.Call, training_arg: str, default: bool) -> bool:
+        """Training mode whatever happens (pix2pix-style): the moving statistics
+        are never read by this program, so missing updates change nothing."""
+        training = kwarg(call, training_arg)
+        if training is not None:
+            return is_literal(training.value, "True")
+        return default and "arg_scope" not in self.ctx.source and not any(a.star for a in call.args)
 
     def _registers_updates(self, call: cst.Call, training_arg: str, default: bool, how: str) -> bool:
         if how == "call":
