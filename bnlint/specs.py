@@ -35,7 +35,9 @@ class RuleSpec:
         return self.messages[variant].format(**values).strip()
 
     def url(self) -> str:
-        return f"https://bnlint.invalid/rules/{self.code}"  # no public site yet
+        """Where the rule's docs live: its spec file as installed (bnlint has
+        no web site; `bnlint rule CODE` prints the same text)."""
+        return (rules_dir() / f"{self.code}.yaml").resolve().as_uri()
 
     def render_docs(self) -> str:
         """ruff-style docs: What it does / Why is this bad? / Example / Use instead."""
