@@ -107,24 +107,26 @@ class TapeCallWithoutTraining(Checker):
             if site.tape_line is not None:
                 target = self._local_target(site)
                 if target is not None:
-                    todo.append((target, f"reached from the GradientTape block at line {self.line_of(site.tape_line)}"))
+                    todo.append((target, f"the GradientTape block at line {self.line_of(site.tape_line)}"))
         ix = self.ctx.index
         for cls in ix.classes.values():
             if ix.class_kind(cls) == "model":
                 for name in self.ctx.api.train_step_methods:
                     if name in cls.methods:
-                        todo.append((cls.methods[name], f"in {cls.name}.{name}()"))
+                        todo.append((cls.methods[name], ""))
         depth = 0
         while todo and depth < 4:
             nxt: List[Tuple[FunctionInfo, str]] = []
             for fn, why in todo:
                 if fn.node in reached:
                     continue
-                reached[fn.node] = why
+                owner = f"{fn.cls.name}." if fn.cls is not None else ""
+                here = f"`{owner}{fn.name}()`"
+                reached[fn.node] = f"in {here}, called from {why}," if why else f"in {here}"
                 for site in col.calls_by_fn.get(fn.node, []):
                     target = self._local_target(site)
                     if target is not None and target.node not in reached:
-                        nxt.append((target, why))
+                        nxt.append((target, why or here))
             todo, depth = nxt, depth + 1
         return reached
 
