@@ -121,6 +121,7 @@ class CallLosesTraining(Checker):
         order = _CallsInOrder(call.node)
         call.node.visit(order)
         leak_from: Optional[cst.Call] = None
+        leak_value = ""
         for c in order.calls:
             func = c.func
             training = kwarg(c, "training")
@@ -148,7 +149,11 @@ class CallLosesTraining(Checker):
                     self.report(c, "tf1_builder", builder=q.rsplit(".", 1)[-1],
                                 arg=builder.training_arg, mode=mode)
                 continue
+            literal = training is not None and (is_literal(training.value, "True")
+                                                or is_literal(training.value, "False"))
             if info is None or not info.is_keras:
+                if literal:  # e.g. self.blocks[0](x, training=False) still leaks
+                    leak_from, leak_value = c, training.value.value
                 continue
             # 4. literal training=True on a BatchNormalization sublayer
             if training is not None and is_literal(training.value, "True") \
@@ -156,10 +161,8 @@ class CallLosesTraining(Checker):
                     and self.ctx.api.is_batch_norm_layer("keras.layers." + info.what.split(" ")[0]):
                 self.report(training, "bn_training_true", callee=source_of(func))
             # 5. Keras 3: a literal training= leaks into later sibling calls
-            if training is not None and (is_literal(training.value, "True")
-                                         or is_literal(training.value, "False")):
-                leak_from = c
-                leak_value = training.value.value
+            if literal:
+                leak_from, leak_value = c, training.value.value
                 continue
             if not passes_training(c) and training is None and leak_from is not None \
                     and not has_star_kwargs(c) \
