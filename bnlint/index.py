@@ -264,43 +264,34 @@ class FileIndex:
         return q
 
     # -- classes -------------------------------------------------------------
-    def class_kind(self, cls: ClassInfo, _seen: Optional[Set[str]] = None) -> Optional[str]:
-        """"model", "layer" or None (not a Keras class as far as the file shows)."""
-        seen = _seen or set()
-        if cls.name in seen:
-            return None
-        seen.add(cls.name)
-        kinds = []
-        for base in cls.bases:
-            q = self.qualify(base)
-            if q is not None:
-                if self.api.is_model_base(q):
-                    kinds.append("model")
-                elif self.api.is_layer_base(q):
-                    kinds.append("layer")
-            elif isinstance(base, cst.Name) and base.value in self.classes:
-                kinds.append(self.class_kind(self.classes[base.value], seen))
-        if "model" in kinds:
-            return "model"
-        if "layer" in kinds:
-            return "layer"
-        return None
+    def keras_bases(self, cls: ClassInfo) -> List[str]:
+        """Qualified Keras bases of a class, through the file's own classes."""
+        found: List[str] = []
+        todo, seen = [cls], set()
+        while todo:
+            c = todo.pop(0)
+            if c.name in seen:
+                continue
+            seen.add(c.name)
+            for base in c.bases:
+                q = self.qualify(base)
+                if q is not None and (self.api.is_model_base(q) or self.api.is_layer_base(q)):
+                    found.append(q)
+                elif q is None and isinstance(base, cst.Name) and base.value in self.classes:
+                    todo.append(self.classes[base.value])
+        return found
 
-    def keras_base(self, cls: ClassInfo, _seen: Optional[Set[str]] = None) -> Optional[str]:
-        """The qualified Keras base this class derives from, through local classes."""
-        seen = _seen or set()
-        if cls.name in seen:
-            return None
-        seen.add(cls.name)
-        for base in cls.bases:
-            q = self.qualify(base)
-            if q is not None and (self.api.is_model_base(q) or self.api.is_layer_base(q)):
-                return q
-            if isinstance(base, cst.Name) and base.value in self.classes:
-                found = self.keras_base(self.classes[base.value], seen)
-                if found:
-                    return found
-        return None
+    def class_kind(self, cls: ClassInfo) -> Optional[str]:
+        """"model", "layer" or None (not a Keras class as far as the file shows)."""
+        bases = self.keras_bases(cls)
+        if any(self.api.is_model_base(q) for q in bases):
+            return "model"
+        return "layer" if bases else None
+
+    def keras_base(self, cls: ClassInfo) -> Optional[str]:
+        """The first Keras base this class derives from, through local classes."""
+        bases = self.keras_bases(cls)
+        return bases[0] if bases else None
 
     def local_bases(self, cls: ClassInfo) -> List[ClassInfo]:
         return [self.classes[b.value] for b in cls.bases
