@@ -35,6 +35,10 @@ _CANONICAL_PREFIXES = (
 # Roots that make a name worth tracking through aliases.
 TRACKED_ROOTS = ("tensorflow", "keras", "tf_keras", "tf_slim", "tensorflow_hub")
 
+# Submodules a `from tensorflow import *` (or keras) brings in by name.
+_STAR_SUBMODULES = frozenset({"keras", "layers", "nn", "compat", "train", "contrib",
+                              "models", "applications", "slim"})
+
 # Modules whose "Keras" is Keras 2 (tf_keras / the legacy TF-internal copy).
 KERAS2_MODULES = ("tf_keras", "tensorflow.python.keras")
 
@@ -102,6 +106,11 @@ class NameResolver:
         if head in self.aliases:
             base = self.aliases[head]
             return f"{base}.{rest}" if rest else base
+        if rest and head in _STAR_SUBMODULES:
+            # `from tensorflow import *` then `keras.layers.X`
+            for module in sorted(self.star_modules):
+                if module.split(".")[0] in TRACKED_ROOTS:
+                    return f"{module}.{name}"
         return None
 
     def qualify(self, node: cst.BaseExpression) -> Optional[str]:

@@ -221,7 +221,7 @@ def test_tf_equals_compat_v1_finding():
         tf = tf.compat.v1
         tf.disable_v2_behavior()
         x = tf.placeholder(tf.float32, [None, 3])
-        h = tf.layers.batch_normalization(x, training=True)
+        h = tf.layers.batch_normalization(x, training=is_training)
         op = tf.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(h))  # expect: BN003
     """)
 
@@ -231,7 +231,7 @@ def test_tf_equals_compat_v1_fixed_is_clean():
         import tensorflow as tf
         tf = tf.compat.v1
         x = tf.placeholder(tf.float32, [None, 3])
-        h = tf.layers.batch_normalization(x, training=True)
+        h = tf.layers.batch_normalization(x, training=is_training)
         with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
             op = tf.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(h))
     """)
@@ -243,7 +243,7 @@ def test_v1_alias_under_another_name():
     assert_finds("""\
         import tensorflow as tf
         v1 = tf.compat.v1
-        h = v1.layers.batch_normalization(v1.placeholder(tf.float32), training=True)
+        h = v1.layers.batch_normalization(v1.placeholder(tf.float32), training=is_training)
         op = v1.train.AdamOptimizer().minimize(tf.reduce_sum(h))  # expect: BN003
     """)
 
@@ -260,7 +260,7 @@ def test_import_compat_v1_as_tf_finding():
     assert_finds("""\
         import tensorflow.compat.v1 as tf
         x = tf.placeholder(tf.float32, [None, 3])
-        h = tf.layers.batch_normalization(x, training=True)
+        h = tf.layers.batch_normalization(x, training=is_training)
         op = tf.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(h))  # expect: BN003
     """)
 
@@ -270,7 +270,7 @@ def test_from_compat_import_v1_as_tf_finding():
     assert q(src, "tf.layers.batch_normalization") == "tensorflow.layers.batch_normalization"
     assert_finds("""\
         from tensorflow.compat import v1 as tf
-        h = tf.layers.batch_normalization(tf.placeholder(tf.float32), training=True)
+        h = tf.layers.batch_normalization(tf.placeholder(tf.float32), training=is_training)
         op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(h))  # expect: BN003
     """)
 
@@ -286,7 +286,7 @@ def test_contrib_slim_finding():
     assert_finds("""\
         import tensorflow as tf
         from tensorflow.contrib import slim
-        h = slim.batch_norm(inputs, is_training=True)
+        h = slim.batch_norm(inputs, is_training=is_training)
         op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(h))  # expect: BN003
     """)
 
@@ -295,7 +295,8 @@ def test_contrib_slim_normalizer_fn_finding():
     assert_finds("""\
         import tensorflow as tf
         import tensorflow.contrib.slim as slim
-        h = slim.conv2d(inputs, 16, 3, normalizer_fn=slim.batch_norm)
+        h = slim.conv2d(inputs, 16, 3, normalizer_fn=slim.batch_norm,
+                        normalizer_params={"is_training": is_training})
         op = tf.train.MomentumOptimizer(0.1, 0.9).minimize(tf.reduce_sum(h))  # expect: BN003
     """)
 
@@ -305,7 +306,7 @@ def test_contrib_layers_batch_norm_finding():
         "tensorflow.contrib.layers.batch_norm"
     assert_finds("""\
         import tensorflow as tf
-        h = tf.contrib.layers.batch_norm(inputs, is_training=True)
+        h = tf.contrib.layers.batch_norm(inputs, is_training=is_training)
         op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(h))  # expect: BN003
     """)
 
@@ -321,7 +322,7 @@ def test_tf_slim_finding():
     assert_finds("""\
         import tensorflow.compat.v1 as tf
         import tf_slim as slim
-        h = slim.batch_norm(inputs)
+        h = slim.batch_norm(inputs, is_training=is_training)
         op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(h))  # expect: BN003
     """)
 
@@ -330,7 +331,7 @@ def test_tf_slim_updates_collections_none_is_clean():
     assert_clean("""\
         import tensorflow.compat.v1 as tf
         import tf_slim as slim
-        h = slim.batch_norm(inputs, updates_collections=None)
+        h = slim.batch_norm(inputs, is_training=is_training, updates_collections=None)
         op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(h))
     """)
 
@@ -392,8 +393,6 @@ def test_local_class_shadows_star_import():
     """)
 
 
-@pytest.mark.xfail(strict=True, reason="`from tensorflow import *` binds `keras`; a bare "
-                   "`keras.` prefix is not resolved through the star import")
 def test_star_import_of_tensorflow_gives_keras_module():
     assert_finds("""\
         import tensorflow as tf
