@@ -53,6 +53,11 @@ class _Walker(cst.CSTVisitor):
         self.called_under_update: Set[str] = set()
         self.bn_sites: List[cst.CSTNode] = []
         self.always_training: Set[int] = set()
+        # Scopes that make something depend on the update ops (e.g.
+        # `loss = tf.identity(loss)` under them, fetched by the Estimator with
+        # the train op): whether that is fetched each step cannot be told
+        # from the source, so their train ops are not reported.
+        self.scopes_with_update_deps: Set[Optional[cst.FunctionDef]] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.fn_stack.append(node)
@@ -71,6 +76,8 @@ class _Walker(cst.CSTVisitor):
                 name = call.func.attr.value if isinstance(call.func, cst.Attribute) else call.func.value
                 if name == "control_dependencies":
                     self.deps.append(node)
+                    if self.rule.block_mentions_updates(node):
+                        self.scopes_with_update_deps.add(self.fn_stack[-1])
 
     def leave_With(self, node: cst.With) -> None:
         if self.deps and self.deps[-1] is node:
@@ -109,7 +116,7 @@ class TrainOpWithoutUpdateOps(Checker):
             return
         bn_line = self.line_of(walker.bn_sites[0])
         for call, under_update, fn in walker.train_ops:
-            if under_update:
+            if under_update or fn in walker.scopes_with_update_deps:
                 continue
             method = call.func.attr.value
             if method == "apply_gradients" and fn in walker.gradients_under_update:
@@ -118,7 +125,7 @@ class TrainOpWithoutUpdateOps(Checker):
                 continue
             if self._grouped_with_updates(call):
                 continue
-            self.report(call, "default", call=source_of(call.func), bn_line=bn_line)
+            self.report(call, "default", call=source_of(call.func), bn_line=bn_line, context={"bn": walker.bn_sites[0]})
 
     # -- batch norm sites ----------------------------------------------------
     def note_bn_site(self, call: cst.Call, sites: List[cst.CSTNode], always: Set[int]) -> None:
