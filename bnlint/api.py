@@ -47,6 +47,19 @@ class Api:
     train_op_methods: FrozenSet[str] = frozenset()
     gradient_methods: FrozenSet[str] = frozenset()
     update_aware_builders: FrozenSet[str] = frozenset()
+    clean_libraries: FrozenSet[str] = frozenset()
+    builder_words: Tuple[str, ...] = ()
+    variable_attributes: FrozenSet[str] = frozenset()
+
+    def may_build_layers(self, qualified: str) -> bool:
+        """Could a call of this function from another module add layers?"""
+        if qualified.split(".")[0] in self.clean_libraries:
+            return False
+        name = qualified.rsplit(".", 1)[-1]
+        if name[:1].isupper():
+            return True
+        lowered = name.lower()
+        return any(word in lowered for word in self.builder_words)
 
     # Keras names can be spelled with deep module paths
     # (keras.src.layers.normalization.batch_normalization.BatchNormalization);
@@ -127,4 +140,7 @@ def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
         train_op_methods=frozenset(data.get("train_op_methods") or []),
         gradient_methods=frozenset(data.get("gradient_methods") or []),
         update_aware_builders=fs("update_aware_train_op_builders"),
+        clean_libraries=frozenset(data.get("clean_libraries") or []),
+        builder_words=tuple(data.get("builder_name_words") or []),
+        variable_attributes=frozenset(data.get("variable_attributes") or []),
     )

@@ -22,29 +22,6 @@ from .names import NameResolver, dotted
 
 Scope = Union[cst.Module, cst.FunctionDef]
 
-# Libraries whose functions never build a Keras model: calling them in a
-# model-building scope does not make the model's contents unknown.
-KNOWN_LIBRARIES = frozenset(
-    """numpy np os sys math random functools itertools collections typing json re
-    time logging pathlib pandas scipy PIL cv2 matplotlib absl argparse six copy
-    warnings datetime glob shutil pickle h5py tqdm sklearn csv io string enum
-    dataclasses abc inspect tensorflow keras tf_keras tensorflow_datasets
-    tensorflow_addons tensorflow_probability gym gymnasium imageio skimage
-    PIL yaml tensorboard wandb mlflow""".split()
-)
-# Lower-case functions from other modules count as model builders only when
-# their name says so; a CamelCase name is a class (maybe a model or layer).
-_BUILDER_WORDS = ("model", "net", "block", "layer", "build", "backbone", "encoder",
-                  "decoder", "generator", "discriminator", "resnet", "vgg", "conv",
-                  "head", "bottleneck", "stage", "unit", "module", "cell")
-
-
-def _may_build_layers(qualified: str) -> bool:
-    name = qualified.rsplit(".", 1)[-1]
-    if name[:1].isupper():
-        return True
-    lowered = name.lower()
-    return any(word in lowered for word in _BUILDER_WORDS)
 BUILTINS = frozenset(dir(builtins))
 
 
@@ -538,8 +515,7 @@ class FileIndex:
             info = self.call_info(call, scope, cls)
             if info.is_keras:
                 return info
-            root = q.split(".")[0]
-            if root in KNOWN_LIBRARIES or not _may_build_layers(q):
+            if not api.may_build_layers(q):
                 return CLEAN
             return KerasInfo(Contents.OPAQUE, f"{q.lstrip('.')}() from another module")
         if isinstance(func, cst.Name):

@@ -157,9 +157,6 @@ class TapeCallWithoutTraining(Checker):
                 return ix.classes[v.func.value]
         return None
 
-    _VARIABLE_ATTRS = frozenset({"trainable_variables", "trainable_weights", "variables",
-                                 "weights", "trainable_params"})
-
     def _gradient_sources(self, call: cst.Call) -> Optional[Set[str]]:
         """Owners of the variables a `tape.gradient(loss, sources)` call
         differentiates, or None when they cannot be told."""
@@ -169,7 +166,7 @@ class TapeCallWithoutTraining(Checker):
             if len(positional) < 2:
                 return None
             sources = positional[1]
-        found = _variable_owners(sources.value, self._VARIABLE_ATTRS)
+        found = _variable_owners(sources.value, self.ctx.api.variable_attributes)
         return found or None
 
     def _trained_objects(self, site: _Site) -> Optional[Set[str]]:
