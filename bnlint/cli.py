@@ -7,6 +7,7 @@ count), 2 usage, configuration or internal error.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections import Counter
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from . import __version__
-from .config import Config, ConfigError, _codes, load_config
+from .config import Config, ConfigError, _codes, load_config, with_command_line_selection
 from .engine import RunStats, lint_bytes, lint_paths, selected_codes
 from .files import discover
 from .finding import Finding, sort_findings
@@ -92,10 +93,11 @@ def _effective_config(args: argparse.Namespace, start: Path) -> Config:
 
     config = load_config(start, args.config)
     changes: Dict[str, object] = {}
-    for attr in ("select", "ignore", "extend_select"):
-        value = getattr(args, attr)
-        if value is not None:
-            changes[attr] = _codes(value, "--" + attr.replace("_", "-"), "command line")
+    chosen = {attr: _codes(getattr(args, attr), "--" + attr.replace("_", "-"), "command line")
+              for attr in ("select", "ignore", "extend_select") if getattr(args, attr) is not None}
+    # ruff's layering: the command line is applied over the file's selection.
+    known = tuple(sorted(set(load_specs()) | set(selected_codes(Config()))))
+    config = with_command_line_selection(config, known, **chosen)
     if args.exclude is not None:
         changes["exclude"] = tuple(args.exclude)
     if args.extend_exclude is not None:
@@ -117,7 +119,8 @@ def run_check(args: argparse.Namespace, out) -> int:
     paths = args.paths or ["."]
     stdin_mode = paths == ["-"]
     start = Path(args.stdin_filename or ".") if stdin_mode else Path(paths[0])
-    config = _effective_config(args, start if start.exists() else Path.cwd())
+    # A --stdin-filename need not exist yet: its directory's config applies.
+    config = _effective_config(args, start if stdin_mode or start.exists() else Path.cwd())
     sources: Dict[str, str] = {}
     stats = RunStats()
     if stdin_mode:
@@ -139,9 +142,16 @@ def run_check(args: argparse.Namespace, out) -> int:
         for f in findings:
             if f.filename not in sources:
                 sources[f.filename] = _read_source(f.filename)
-    out.write(FORMATS[args.output_format](findings, sources))
-    if args.statistics:
-        _print_statistics(findings, out)
+    if args.statistics and args.output_format == "json":
+        # As ruff: JSON statistics replace the findings, so stdout stays one JSON document.
+        specs = load_specs()
+        counts = sorted(Counter(f.code for f in findings).items(), key=lambda kv: (-kv[1], kv[0]))
+        out.write(json.dumps([{"code": c, "name": specs[c].name if c in specs else "", "count": n}
+                              for c, n in counts], indent=2) + "\n")
+    else:
+        out.write(FORMATS[args.output_format](findings, sources))
+        if args.statistics:
+            _print_statistics(findings, out)
     if not args.quiet and args.output_format in ("concise", "full"):
         if findings:
             noun = "finding" if len(findings) == 1 else "findings"

@@ -80,6 +80,41 @@ def _codes(value, key: str, where: str) -> Tuple[str, ...]:
     return tuple("BN" if v == "ALL" else v for v in value)
 
 
+def _best(code: str, patterns: Tuple[str, ...]) -> int:
+    return max((len(p) for p in patterns if code.startswith(p)), default=-1)
+
+
+def with_command_line_selection(cfg: Config, known: Tuple[str, ...],
+                                select: Optional[Tuple[str, ...]] = None,
+                                ignore: Optional[Tuple[str, ...]] = None,
+                                extend_select: Optional[Tuple[str, ...]] = None) -> Config:
+    """Layer the command line's rule selection over the config file's, as ruff.
+
+    Within one layer the longest matching prefix decides (a tie goes to
+    ignore). Across layers the later one wins: `--select` replaces the file's
+    select, ignore and extend-select; `--ignore` and `--extend-select` change
+    only the codes they match and keep the file's decision for the others
+    (so `--extend-select BN001` re-enables a BN001 the file ignores). The
+    result is the explicit list of enabled codes among `known`.
+    """
+    if select is None and ignore is None and extend_select is None:
+        return cfg
+    ignore, extend_select = tuple(ignore or ()), tuple(extend_select or ())
+    enabled = []
+    for code in known:
+        sel = max(_best(code, tuple(select or ())), _best(code, extend_select))
+        ign = _best(code, ignore)
+        if select is not None:
+            on = sel >= 0 and sel > ign
+        elif sel < 0 and ign < 0:
+            on = cfg.is_selected(code)
+        else:
+            on = sel > ign
+        if on:
+            enabled.append(code)
+    return replace(cfg, select=tuple(sorted(enabled)), ignore=(), extend_select=())
+
+
 def _strings(value, key: str, where: str) -> Tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: `{key}` must be a list of strings, got {value!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Iterable, List, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 from .config import Config
 
@@ -24,6 +24,19 @@ def _excluded(name: str, rel: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+def _project_prefix(given: str, root: Optional[str]) -> Optional[str]:
+    """`given` relative to the config directory as "a/b/" ("" for the same
+    directory), or None when there is no config or `given` is outside it."""
+    if not root:
+        return None
+    rel = os.path.relpath(os.path.realpath(given), os.path.realpath(root))
+    if rel == os.curdir:
+        return ""
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None
+    return rel.replace(os.sep, "/") + "/"
+
+
 def discover(paths: Iterable[str], config: Config) -> List[str]:
     """Every file to lint, in order. Explicit files are always included."""
     patterns = tuple(config.exclude) + tuple(config.extend_exclude)
@@ -35,14 +48,20 @@ def discover(paths: Iterable[str], config: Config) -> List[str]:
                 seen.add(given)
                 out.append(given)
             continue
+        # Patterns with a directory part ("src/legacy") are relative to the
+        # config file's directory, whatever path was given on the command line.
+        project = _project_prefix(given, config.root)
         for root, dirs, files in os.walk(given, followlinks=False):
             rel_root = os.path.relpath(root, given)
             rel_root = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
-            dirs[:] = sorted(d for d in dirs if not _excluded(d, rel_root + d, patterns))
+            proj_root = None if project is None else project + rel_root
+            dirs[:] = sorted(d for d in dirs if not _excluded(d, rel_root + d, patterns)
+                             and not (proj_root is not None and _excluded(d, proj_root + d, patterns)))
             for name in sorted(files):
                 if not name.endswith(PYTHON_SUFFIXES):
                     continue
-                if _excluded(name, rel_root + name, patterns):
+                if _excluded(name, rel_root + name, patterns) or \
+                        (proj_root is not None and _excluded(name, proj_root + name, patterns)):
                     continue
                 path = os.path.join(root, name)
                 if path not in seen:

@@ -28,7 +28,7 @@ def step(batch):
     return tape.gradient(out, net.trainable_variables)
 
 v1 = tf.compat.v1
-h = v1.layers.batch_normalization(v1.placeholder(tf.float32), training=True)
+h = v1.layers.batch_normalization(v1.placeholder(tf.float32), training=is_training)
 op = v1.train.AdamOptimizer().minimize(tf.reduce_sum(h)){bn003}
 """
 
