@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, help="a pyproject.toml or .bnlint.yaml to use")
     check.add_argument("--keras", choices=("auto", "2", "3"), help="which Keras the code runs under")
     check.add_argument("--stdin-filename", help="the file name to report for '-'")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes in place, then report what is left")
+    check.add_argument("--unsafe-fixes", action="store_true", help="with --fix/--diff: apply unsafe fixes too")
+    check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
 
     rule = sub.add_parser("rule", help="print a rule's documentation")
     rule.add_argument("code", nargs="?", help="e.g. BN001")
@@ -126,6 +129,9 @@ def run_check(args: argparse.Namespace, out) -> int:
     if stdin_mode:
         data = sys.stdin.buffer.read()
         name = args.stdin_filename or "-"
+        if args.fix or args.diff:
+            from .fixes.command import fix_stdin
+            return fix_stdin(data, name, config, args.unsafe_fixes, args.diff, out)
         findings = lint_bytes(data, name, config)
         sources[name] = data.decode("utf-8", "replace")
         stats.files = 1
@@ -134,6 +140,11 @@ def run_check(args: argparse.Namespace, out) -> int:
         if missing:
             raise UsageError(f"bnlint: no such file or directory: {missing[0]}")
         files = discover(paths, config)
+        if args.fix or args.diff:
+            from .fixes.command import fix_and_tell
+            if args.diff:  # exit 1 when something would change
+                return fix_and_tell(files, config, args, out)
+            fix_and_tell(files, config, args, out)  # then report what is left
         results = lint_paths(files, config, jobs=args.jobs, use_cache=not args.no_cache,
                              cache_dir=args.cache_dir, stats=stats)
         findings = [f for r in results for f in r.findings]

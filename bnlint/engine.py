@@ -29,6 +29,7 @@ from .checkers import CHECKERS
 from .config import Config
 from .context import FileContext
 from .finding import Finding, sort_findings
+from .fixes import build_fix
 from .noqa import filter_findings
 from .prefilter import build_prefilter
 from .specs import load_specs
@@ -134,7 +135,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
         findings.append(Finding(
             rep.code, message, filename, pos.start.line, pos.start.column + 1,
             pos.end.line, pos.end.column + 1, name=specs[rep.code].name,
-            fix=rep.fix, flavour=rep.flavour,
+            fix=rep.fix or build_fix(ctx, rep), flavour=rep.flavour,
         ))
     return sort_findings(filter_findings(findings, text))
 

@@ -1,4 +1,9 @@
-"""A custom training loop whose BatchNormalization trains (BN001 fixed)."""
+"""A custom training loop whose BatchNormalization never trains (BN001).
+
+The model is called inside the tape without training=True, so BN runs in
+inference mode: it normalises with its moving statistics (0 and 1) and
+never updates them.
+"""
 
 import numpy as np
 import tensorflow as tf

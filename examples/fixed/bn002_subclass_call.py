@@ -1,4 +1,9 @@
-"""A subclassed model whose call() keeps the training mode (BN002 fixed)."""
+"""A subclassed model whose call() drops the training mode (BN002).
+
+Under Keras 3, fit() passes training=True only to a call() that declares a
+`training` parameter; this one does not, so its BatchNormalization stays
+in inference mode for the whole fit().
+"""
 
 import numpy as np
 import keras

@@ -1,6 +1,9 @@
-"""TF1 graph code whose train op runs the batch norm updates (BN003 fixed).
+"""TF1 graph code whose train op ignores the batch norm updates (BN003).
 
-Needs tf_keras on TF >= 2.16 (TF_USE_LEGACY_KERAS=1).
+tf.compat.v1.layers.batch_normalization puts its moving-average updates in
+tf.GraphKeys.UPDATE_OPS; nothing runs them unless the train op depends on
+them, so the moving statistics stay at 0 and 1. Needs tf_keras on TF >= 2.16
+(TF_USE_LEGACY_KERAS=1).
 """
 
 import os
