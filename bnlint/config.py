@@ -62,6 +62,13 @@ class Config:
             if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) \
                     or text.startswith(pattern.rstrip("/") + "/"):
                 codes += ignored
+        if codes:
+            # A prefix ("BN0") stands for every code it covers: callers subtract
+            # these from sets of full codes.
+            from .specs import load_specs
+
+            codes += [known for known in load_specs()
+                      if known not in codes and any(known.startswith(c) for c in codes)]
         return tuple(codes)
 
     def cache_key(self) -> str:
@@ -161,8 +168,14 @@ def find_config_file(start: Path) -> Optional[Path]:
         pyproject = d / "pyproject.toml"
         if pyproject.is_file():
             try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = pyproject.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                if "tool.bnlint" in text:  # ours, and broken: say so (load reports it)
+                    return pyproject
                 continue
             if "bnlint" in data.get("tool", {}):
                 return pyproject
