@@ -11,7 +11,7 @@ built with `updates_collections=None`.
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Set
+from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
@@ -58,8 +58,18 @@ class _Walker(cst.CSTVisitor):
         # the train op): whether that is fetched each step cannot be told
         # from the source, so their train ops are not reported.
         self.scopes_with_update_deps: Set[Optional[cst.FunctionDef]] = set()
+        # A small call graph, to tie each train op to the batch norm it trains.
+        self.defs: Dict[str, List[cst.FunctionDef]] = {}
+        self.order: Dict[Optional[cst.FunctionDef], int] = {None: -1}
+        self.parent: Dict[cst.FunctionDef, Optional[cst.FunctionDef]] = {}
+        self.calls_in: Dict[Optional[cst.FunctionDef], Set[str]] = {None: set()}
+        self.bn_in: Dict[Optional[cst.FunctionDef], int] = {}
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.order[node] = len(self.order)
+        self.parent[node] = self.fn_stack[-1]
+        self.defs.setdefault(node.name.value, []).append(node)
+        self.calls_in.setdefault(node, set())
         self.fn_stack.append(node)
         self._saved = getattr(self, "_saved", [])
         self._saved.append(self.deps)
@@ -93,12 +103,73 @@ class _Walker(cst.CSTVisitor):
                 self.train_ops.append((node, under_update, self.fn_stack[-1]))
             elif method in rule.ctx.api.gradient_methods and under_update:
                 self.gradients_under_update.add(self.fn_stack[-1])
-        if under_update:
-            if isinstance(func, cst.Name):
-                self.called_under_update.add(func.value)
-            elif isinstance(func, cst.Attribute):
-                self.called_under_update.add(func.attr.value)
+        callee = func.value if isinstance(func, cst.Name) else (
+            func.attr.value if isinstance(func, cst.Attribute) else None)
+        if callee is not None:
+            self.calls_in[self.fn_stack[-1]].add(callee)
+            if under_update:
+                self.called_under_update.add(callee)
+        before = len(self.bn_sites)
         rule.note_bn_site(node, self.bn_sites, self.always_training)
+        if len(self.bn_sites) > before:
+            fn = self.fn_stack[-1]
+            self.bn_in[fn] = self.bn_in.get(fn, 0) + 1
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        # normalizer_fn=slim.batch_norm inside a dict or arg_scope call is
+        # counted by note_bn_site on the enclosing call.
+        return None
+
+    # -- which batch norm does a train op train? ------------------------------
+    def _resolve(self, name: str, user: Optional[cst.FunctionDef]) -> List[cst.FunctionDef]:
+        """The definition of `name` that `user` calls: the latest one written
+        before `user` (a notebook redefining a function), else the first."""
+        defs = self.defs.get(name, [])
+        if len(defs) <= 1 or user is None:
+            return defs
+        before = [d for d in defs if self.order[d] < self.order[user]]
+        return [before[-1]] if before else [defs[0]]
+
+    def trains_batch_norm(self, fn: Optional[cst.FunctionDef]) -> bool:
+        """Is batch norm built in code that runs with this train op: module
+        level, the function itself, what it calls, what calls it (and what
+        those call)?"""
+        if self.bn_in.get(None):
+            return True
+        starts = {fn}
+        frontier = [fn]
+        while frontier:  # callers, transitively
+            target = frontier.pop()
+            if target is None:
+                continue
+            for user, names in self.calls_in.items():
+                if user not in starts and target.name.value in names \
+                        and target in self._resolve(target.name.value, user):
+                    starts.add(user)
+                    frontier.append(user)
+            parent = self.parent.get(target)
+            if parent is not None and parent not in starts:
+                starts.add(parent)
+                frontier.append(parent)
+        # Module-level code that redefines functions (a notebook trying one
+        # version after another) builds several graphs: as a caller it then
+        # contributes only its own batch norm (checked above).
+        if fn is not None and any(len(d) > 1 for d in self.defs.values()):
+            starts.discard(None)
+        seen: Set[Optional[cst.FunctionDef]] = set()
+        stack = list(starts)
+        while stack:  # and everything they call
+            g = stack.pop()
+            if g in seen:
+                continue
+            seen.add(g)
+            if self.bn_in.get(g):
+                return True
+            for name in self.calls_in.get(g, ()):
+                stack += self._resolve(name, g)
+            if g is not None:  # functions defined inside g run with it
+                stack += [d for d, p in self.parent.items() if p is g]
+        return False
 
 
 class TrainOpWithoutUpdateOps(Checker):
@@ -125,6 +196,8 @@ class TrainOpWithoutUpdateOps(Checker):
                 continue
             if self._grouped_with_updates(call):
                 continue
+            if not walker.trains_batch_norm(fn):
+                continue  # this train op's graph has no batch norm of this file
             self.report(call, "default", call=source_of(call.func), bn_line=bn_line, context={"bn": walker.bn_sites[0]})
 
     # -- batch norm sites ----------------------------------------------------
