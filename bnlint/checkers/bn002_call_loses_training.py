@@ -104,9 +104,10 @@ class CallLosesTraining(Checker):
             # Without mode-sensitive contents the default changes nothing; a
             # sublayer's default is never used (the caller's mode wins).
             if contents.contents == Contents.SENSITIVE and not self._used_as_sublayer(cls):
-                is_bn = self.ctx.api.is_batch_norm_layer("keras.layers." + contents.what.split(" ")[0])
-                effect = ("batch statistics used, moving ones mutated" if is_bn
-                          else "random units dropped at inference")
+                first = contents.what.split(" ")[0]
+                dropout_only = "Dropout" in first or "Noise" in first
+                effect = ("random units dropped at inference" if dropout_only
+                          else "batch statistics used, moving ones mutated")
                 self.report(default, "true_default", cls=cls.name, holds=contents.what, effect=effect,
                             context={"function": call.node})
 
