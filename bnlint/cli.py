@@ -120,7 +120,8 @@ def _read_source(path: str) -> str:
 
 def run_check(args: argparse.Namespace, out) -> int:
     paths = args.paths or ["."]
-    stdin_mode = paths == ["-"]
+    # As ruff: --stdin-filename without paths reads standard input too.
+    stdin_mode = paths == ["-"] or (args.stdin_filename is not None and not args.paths)
     start = Path(args.stdin_filename or ".") if stdin_mode else Path(paths[0])
     # A --stdin-filename need not exist yet: its directory's config applies.
     config = _effective_config(args, start if stdin_mode or start.exists() else Path.cwd())

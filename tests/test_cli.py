@@ -523,3 +523,57 @@ def test_rule_unknown_or_missing_code_is_usage_error(argv):
     result = bn(*argv)
     assert result.returncode == 2
     assert err(result).strip() and "Traceback" not in err(result)
+
+
+# -- more edges found while writing the above ---------------------------------------------
+def test_full_format_caret_under_tab_indented_code(tmp_path):
+    (tmp_path / "tabs.py").write_text(
+        "import tensorflow as tf\n"
+        "net = tf.keras.Sequential([tf.keras.layers.BatchNormalization()])\n"
+        "def step(x):\n"
+        "\twith tf.GradientTape() as tape:\n"
+        "\t\ty = net(x)\n")
+    result = bn("--output-format", "full", "tabs.py", cwd=tmp_path)
+    lines = out(result).splitlines()
+    src = next(l for l in lines if "y = net(x)" in l)
+    caret = lines[lines.index(src) + 1]
+    assert caret.index("^") == src.index("net(x)")
+    assert caret.count("^") == len("net(x)")
+
+
+def test_stdin_filename_without_dash_reads_stdin(project):
+    # As ruff: --stdin-filename alone means the source comes on stdin.
+    result = bn("--stdin-filename", "piped.py", cwd=project, stdin=SUBCLASS.encode())
+    assert result.returncode == 1
+    assert out(result).startswith(f"piped.py:{SUBCLASS_LINE}:")
+    assert "tape.py" not in out(result)  # the directory was not linted
+
+
+def test_exit_zero_does_not_hide_config_errors(tmp_path):
+    (tmp_path / ".bnlint.yaml").write_text('select: ["nope"]\n')
+    (tmp_path / "m.py").write_text(TAPE)
+    assert bn("--exit-zero", ".", cwd=tmp_path).returncode == 2
+
+
+def test_exit_zero_does_not_hide_usage_errors(tmp_path):
+    assert bn("--exit-zero", "missing.py", cwd=tmp_path).returncode == 2
+
+
+def test_cache_follows_config_changes(tmp_path):
+    (tmp_path / "m.py").write_text(TAPE)
+    assert run_bnlint(".", cwd=tmp_path).returncode == 1
+    (tmp_path / ".bnlint.yaml").write_text('ignore: ["BN001"]\n')
+    assert run_bnlint(".", cwd=tmp_path).returncode == 0
+    assert run_bnlint("--select", "BN001", ".", cwd=tmp_path).returncode == 1
+    (tmp_path / ".bnlint.yaml").write_text('per-file-ignores: {"m.py": ["BN0"]}\n')
+    assert run_bnlint(".", cwd=tmp_path).returncode == 0
+    (tmp_path / ".bnlint.yaml").unlink()
+    assert run_bnlint(".", cwd=tmp_path).returncode == 1
+
+
+def test_cache_follows_noqa_edits(tmp_path):
+    target = tmp_path / "m.py"
+    target.write_text(TAPE)
+    assert run_bnlint(".", cwd=tmp_path).returncode == 1
+    target.write_text(TAPE.replace("pred = net(x)", "pred = net(x)  # noqa: BN001"))
+    assert run_bnlint(".", cwd=tmp_path).returncode == 0

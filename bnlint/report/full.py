@@ -15,10 +15,14 @@ def format_full(findings: List[Finding], sources: Dict[str, str]) -> str:
         out.append(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}")
         lines = sources.get(f.filename, "").splitlines()
         if 0 < f.line <= len(lines):
-            text = lines[f.line - 1].expandtabs(4)
-            width = len(text) - f.column + 1 if f.end_line != f.line else f.end_column - f.column
+            raw = lines[f.line - 1]
+            text = raw.expandtabs(4)
+            # Columns count characters; measure on the expanded text so a tab
+            # before the span does not shift the caret.
+            start = len(raw[:f.column - 1].expandtabs(4))
+            end = len(raw[:f.end_column - 1].expandtabs(4)) if f.end_line == f.line else len(text)
             out.append(f"  {f.line:>4} | {text}")
-            out.append(f"       | {' ' * (f.column - 1)}{'^' * max(1, width)}")
+            out.append(f"       | {' ' * start}{'^' * max(1, end - start)}")
         spec = specs.get(f.code)
         if spec is not None:
             out.append(f"  = help: {spec.summary} (see `bnlint rule {f.code}`)")
