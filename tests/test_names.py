@@ -425,3 +425,64 @@ def test_alias_inside_function_is_not_module_alias():
     r = resolver("import tensorflow as tf\ndef f():\n    tf = tf.compat.v1\n")
     assert r.qualify(cst.parse_expression("tf.layers.dense")) == "tensorflow.layers.dense"
     assert r.raw(cst.parse_expression("tf.layers.dense")) == "tensorflow.layers.dense"
+
+
+# -- more spellings seen in real code, each driving a finding ---------------------------------
+KERAS_SPELLINGS = [
+    ("from tensorflow.keras import Sequential, layers", "Sequential", "layers.BatchNormalization", "tf.GradientTape"),
+    ("from keras import layers\nimport keras", "keras.Sequential", "layers.BatchNormalization", "tf.GradientTape"),
+    ("from keras.layers import BatchNormalization\nfrom keras.models import Sequential",
+     "Sequential", "BatchNormalization", "tf.GradientTape"),
+    ("K = tf.keras", "K.Sequential", "K.layers.BatchNormalization", "tf.GradientTape"),
+    ("layers = tf.keras.layers", "tf.keras.Sequential", "layers.BatchNormalization", "tf.GradientTape"),
+    ("BNL = tf.keras.layers.BatchNormalization", "tf.keras.Sequential", "BNL", "tf.GradientTape"),
+    ("from tensorflow import GradientTape", "tf.keras.Sequential", "tf.keras.layers.BatchNormalization", "GradientTape"),
+    ("GT = tf.GradientTape", "tf.keras.Sequential", "tf.keras.layers.BatchNormalization", "GT"),
+    ("import keras as K", "K.Sequential", "K.layers.BatchNormalization", "tf.GradientTape"),
+    ("from tensorflow import keras as k", "k.models.Sequential", "k.layers.BatchNormalization", "tf.GradientTape"),
+    ("import tf_keras as tfk", "tfk.Sequential", "tfk.layers.Dropout", "tf.GradientTape"),
+    ("from tensorflow.keras import layers as L, models as M", "M.Sequential", "L.SpatialDropout2D", "tf.GradientTape"),
+    ("import tensorflow.compat.v2 as tf2", "tf2.keras.Sequential", "tf2.keras.layers.BatchNormalization", "tf2.GradientTape"),
+    ("from tensorflow.compat.v1 import keras", "keras.Sequential", "keras.layers.BatchNormalization", "tf.GradientTape"),
+    ("from tensorflow.python.keras.layers import BatchNormalization", "tf.keras.Sequential",
+     "BatchNormalization", "tf.GradientTape"),
+    ("from tensorflow.keras.layers import *", "tf.keras.Sequential", "SyncBatchNormalization", "tf.GradientTape"),
+]
+
+
+@pytest.mark.parametrize("imports,seq,layer,tape", KERAS_SPELLINGS, ids=[s[0] for s in KERAS_SPELLINGS])
+def test_more_keras_spellings(imports, seq, layer, tape):
+    code = (f"import tensorflow as tf\n{imports}\n"
+            f"net = {seq}([{layer}()])\n"
+            f"with {tape}() as g:\n"
+            f"    y = net(x)  # expect: BN001\n")
+    assert_finds(code)
+    # The same program with a harmless layer is clean: the name was resolved.
+    harmless = code.replace(f"[{layer}()]", "[tf.keras.layers.Dense(1)]").replace("  # expect: BN001", "")
+    assert_clean(harmless)
+
+
+TF1_SPELLINGS = [
+    ("from tensorflow.compat.v1.layers import batch_normalization as bnorm", "bnorm", "training"),
+    ("from tensorflow.layers import batch_normalization", "batch_normalization", "training"),
+    ("tf1 = tf.compat.v1", "tf1.layers.batch_normalization", "training"),
+    ("from tensorflow.compat.v1 import layers", "layers.batch_normalization", "training"),
+    ("from tensorflow.contrib.layers import batch_norm", "batch_norm", "is_training"),
+    ("from tf_slim import batch_norm", "batch_norm", "is_training"),
+    ("from tf_slim.layers import batch_norm", "batch_norm", "is_training"),
+    ("from tensorflow.contrib.slim import batch_norm", "batch_norm", "is_training"),
+    ("import tf_slim", "tf_slim.layers.batch_norm", "is_training"),
+    ("from tensorflow.contrib import layers as tcl", "tcl.batch_norm", "is_training"),
+    ("import tensorflow.compat.v1 as v1\nBN = v1.layers.batch_normalization", "BN", "training"),
+]
+
+
+@pytest.mark.parametrize("imports,builder,arg", TF1_SPELLINGS, ids=[s[0] for s in TF1_SPELLINGS])
+def test_more_tf1_builder_spellings(imports, builder, arg):
+    code = (f"import tensorflow as tf\n{imports}\n"
+            f"h = {builder}(x, {arg}=flag)\n"
+            "op = tf.compat.v1.train.AdamOptimizer().minimize(tf.reduce_sum(h))  # expect: BN003\n")
+    assert_finds(code)
+    # Not batch norm (a dense layer in its place): clean.
+    assert_clean(code.replace(f"h = {builder}(x, {arg}=flag)", "h = tf.compat.v1.layers.dense(x, 4)")
+                 .replace("  # expect: BN003", ""))
