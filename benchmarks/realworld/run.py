@@ -73,6 +73,11 @@ def _rel(filename: str, root: Path) -> str:
         return filename
 
 
+def _file_key(rel: str, cell: Optional[int]) -> str:
+    """A notebook finding's line counts within its cell: key it as nb.ipynb#cell4."""
+    return f"{rel}#cell{cell}" if cell is not None else rel
+
+
 def run_api(root: Path, keras: str, jobs: Optional[int]) -> dict:
     """bnlint in this process: findings plus the engine's file counts."""
     from dataclasses import replace
@@ -90,7 +95,8 @@ def run_api(root: Path, keras: str, jobs: Optional[int]) -> dict:
     findings = [f for r in results for f in r.findings]
     return {
         "findings": [
-            {"code": f.code, "file": _rel(f.filename, root), "line": f.line, "column": f.column,
+            {"code": f.code, "file": _file_key(_rel(f.filename, root), getattr(f, "cell", None)),
+             "line": f.line, "column": f.column,
              "message": f.message, "flavour": getattr(f, "flavour", None)}
             for f in findings
         ],
@@ -122,7 +128,8 @@ def run_cli(root: Path, keras: str, jobs: Optional[int], bnlint: str) -> dict:
         pass
     return {
         "findings": [
-            {"code": f["code"], "file": _rel(f["filename"], root), "line": f["line"],
+            {"code": f["code"], "file": _file_key(_rel(f["filename"], root), f.get("cell")),
+             "line": f["line"],
              "column": f["column"], "message": f["message"], "flavour": f.get("flavour")}
             for f in raw
         ],

@@ -58,6 +58,8 @@ def evaluate(findings: List[dict], labels_path: Path, known_path: Path) -> dict:
             continue
         labelled.add(key)
         counts.setdefault(rule, Counter())[verdict] += 1
+        if verdict == "TP" and row.get("reason", "").lower().startswith("latent"):
+            counts[rule]["latent"] += 1
     unlabelled = Counter(k[3] for k in present if k not in labelled)
     precision = {}
     for rule in RULES:
@@ -66,6 +68,9 @@ def evaluate(findings: List[dict], labels_path: Path, known_path: Path) -> dict:
             "tp": tp, "fp": fp, "labelled": tp + fp, "unlabelled": unlabelled.get(rule, 0),
             "findings": sum(n for k, n in present.items() if k[3] == rule),
             "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+            "latent": counts[rule]["latent"],
+            # latent TPs (defect real but not reached by the repo's own code) counted as FP
+            "strict_precision": round((tp - counts[rule]["latent"]) / (tp + fp), 3) if tp + fp else None,
         }
     known = []
     for row in _read_csv(known_path):
@@ -90,11 +95,16 @@ def evaluate(findings: List[dict], labels_path: Path, known_path: Path) -> dict:
 
 def render(report: dict) -> str:
     lines = ["## Precision from labels.csv", "",
-             "| rule | findings | labelled | TP | FP | precision |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| rule | findings | labelled | TP | of which latent | FP | precision | strict precision |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for rule, p in report["precision"].items():
         prec = "n/a" if p["precision"] is None else f"{p['precision']:.2f}"
-        lines.append(f"| {rule} | {p['findings']} | {p['labelled']} | {p['tp']} | {p['fp']} | {prec} |")
+        strict = "n/a" if p["strict_precision"] is None else f"{p['strict_precision']:.2f}"
+        lines.append(f"| {rule} | {p['findings']} | {p['labelled']} | {p['tp']} | {p['latent']} | "
+                     f"{p['fp']} | {prec} | {strict} |")
+    lines += ["", "precision = TP / labelled; strict precision counts `latent` TPs (a real defect "
+              "that the repository's own code never reaches, e.g. a `training=True` default that "
+              "every caller overrides) as false positives."]
     kc = report["known_correct"]
     lines += ["", f"Known-correct training code: {kc['clean']} of {kc['loops']} regions have no "
               "finding."]
