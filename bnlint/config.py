@@ -22,6 +22,7 @@ else:  # pragma: no cover
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist",
     "site-packages", "__pycache__", ".bnlint_cache", ".mypy_cache", ".eggs", "node_modules",
+    ".ipynb_checkpoints",
 )
 KERAS_CHOICES = ("auto", "2", "3")
 

@@ -84,8 +84,10 @@ def _syntax_finding(exc: Exception, filename: str) -> Finding:
 
 
 def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = None,
-              result: Optional[FileResult] = None) -> List[Finding]:
-    """Findings for one decoded source text (noqa and per-file ignores applied)."""
+              result: Optional[FileResult] = None, noqa: bool = True) -> List[Finding]:
+    """Findings for one decoded source text (noqa and per-file ignores applied).
+
+    noqa=False leaves `# noqa` to the caller (flake8 has its own, and `--disable-noqa`)."""
     result = result or FileResult(filename)
     api = load_api(config.extra_mode_sensitive_layers)
     codes = selected_codes(config) - set(config.ignored_for(filename))
@@ -137,10 +139,13 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
             pos.end.line, pos.end.column + 1, name=specs[rep.code].name,
             fix=rep.fix or build_fix(ctx, rep), flavour=rep.flavour,
         ))
-    return sort_findings(filter_findings(findings, text))
+    return sort_findings(filter_findings(findings, text) if noqa else findings)
 
 
 def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[FileResult] = None) -> List[Finding]:
+    if filename.endswith(".ipynb"):  # cells become one program, findings map back to cells
+        from .notebook import lint_notebook
+        return lint_notebook(data, filename, config, result)
     text, problem = decode(data, filename)
     if problem is not None:
         return [problem]

@@ -13,7 +13,7 @@ from typing import Iterable, List, Optional, Sequence
 
 from .config import Config
 
-PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: see notebook.py
 
 
 def _excluded(name: str, rel: str, patterns: Sequence[str]) -> bool:

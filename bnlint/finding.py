@@ -35,9 +35,15 @@ class Finding:
     fix: Optional[Fix] = None
     flavour: Optional[str] = None  # "keras2" / "keras3" when the finding depends on it
     extra: Dict[str, Any] = field(default_factory=dict)
+    cell: Optional[int] = None  # notebooks: 1-based cell; line/column are then within the cell
 
     def sort_key(self):
-        return (self.filename, self.line, self.column, self.code)
+        return (self.filename, self.cell or 0, self.line, self.column, self.code)
+
+    def location(self) -> str:
+        """`path:line:col`, or `nb.ipynb:cell 3:2:5` in a notebook."""
+        cell = f"cell {self.cell}:" if self.cell is not None else ""
+        return f"{self.filename}:{cell}{self.line}:{self.column}"
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)

@@ -8,4 +8,4 @@ from ..finding import Finding
 
 
 def format_concise(findings: List[Finding], sources: Dict[str, str]) -> str:
-    return "".join(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
+    return "".join(f"{f.location()}: {f.code} {f.message}\n" for f in findings)

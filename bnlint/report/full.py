@@ -12,8 +12,11 @@ def format_full(findings: List[Finding], sources: Dict[str, str]) -> str:
     specs = load_specs()
     out = []
     for f in findings:
-        out.append(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}")
+        out.append(f"{f.location()}: {f.code} {f.message}")
         lines = sources.get(f.filename, "").splitlines()
+        if f.cell is not None:  # a notebook: show the cell's line, not the JSON's
+            from ..notebook import cell_source
+            lines = cell_source(sources.get(f.filename, ""), f.cell).splitlines()
         if 0 < f.line <= len(lines):
             raw = lines[f.line - 1]
             text = raw.expandtabs(4)

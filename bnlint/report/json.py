@@ -17,6 +17,7 @@ def finding_record(f: Finding) -> dict:
         "name": f.name,
         "message": f.message,
         "filename": f.filename,
+        "cell": f.cell,  # notebooks: 1-based cell index, and line/column are in that cell
         "line": f.line,
         "column": f.column,
         "end_line": f.end_line,

@@ -1,0 +1,80 @@
+"""SARIF 2.1.0, the format GitHub code scanning and other viewers import.
+
+One run; `tool.driver.rules` lists every rule with its docs, so a viewer can
+show what a rule means without bnlint installed; each result points at its
+rule by id and index. Columns are counted in Unicode code points, as bnlint
+counts them. A notebook finding points at the .ipynb line that holds the
+cell's line when there is one, and says the cell in `properties`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import PurePath
+from typing import Dict, List
+from urllib.parse import quote
+
+from .. import __version__
+from ..finding import Finding
+from ..specs import RuleSpec, load_specs
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+
+def _rule(spec: RuleSpec) -> dict:
+    docs = spec.render_docs()
+    rule = {
+        "id": spec.code,
+        "name": spec.name,
+        "shortDescription": {"text": spec.summary},
+        "fullDescription": {"text": (spec.docs.get("what") or spec.summary).strip()},
+        "help": {"text": docs, "markdown": docs},
+        "helpUri": spec.url(),
+        "defaultConfiguration": {"level": "error", "enabled": spec.default},
+    }
+    return rule
+
+
+def _artifact(filename: str) -> dict:
+    path = PurePath(filename)
+    if path.is_absolute():
+        return {"uri": path.as_uri()}
+    return {"uri": quote(PurePath(os.path.normpath(filename)).as_posix()), "uriBaseId": "%SRCROOT%"}
+
+
+def _result(f: Finding, index: Dict[str, int]) -> dict:
+    location: dict = {"artifactLocation": _artifact(f.filename)}
+    result: dict = {"ruleId": f.code, "level": "error", "message": {"text": f.message}}
+    if f.code in index:
+        result["ruleIndex"] = index[f.code]
+    if f.cell is None:
+        location["region"] = {"startLine": f.line, "startColumn": f.column,
+                              "endLine": f.end_line, "endColumn": f.end_column}
+    else:
+        if "ipynb_line" in f.extra:
+            location["region"] = {"startLine": f.extra["ipynb_line"]}
+        result["properties"] = {"cell": f.cell, "cellLine": f.line, "cellColumn": f.column}
+    result["locations"] = [{"physicalLocation": location}]
+    return result
+
+
+def format_sarif(findings: List[Finding], sources: Dict[str, str]) -> str:
+    specs = load_specs()
+    codes = sorted(specs)
+    index = {code: i for i, code in enumerate(codes)}
+    log = {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "bnlint",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": [_rule(specs[c]) for c in codes],
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": [_result(f, index) for f in findings],
+        }],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

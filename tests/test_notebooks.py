@@ -1,0 +1,184 @@
+"""Notebooks: code cells linted as one program, findings reported per cell."""
+
+import json
+import textwrap
+
+import pytest
+
+from bnlint.config import Config
+from bnlint.engine import lint_bytes
+from bnlint.files import discover
+from bnlint.notebook import python_lines
+
+from conftest import run_bnlint
+
+KERAS3 = Config(keras="3")
+
+
+def notebook(*cells, metadata=None, as_string=False):
+    """cells: ("code" | "markdown", text); sources as nbformat writes them, a list of lines."""
+    out = []
+    for kind, text in cells:
+        text = textwrap.dedent(text)
+        source = text if as_string else text.splitlines(True)
+        cell = {"cell_type": kind, "metadata": {}, "source": source}
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        out.append(cell)
+    doc = {"cells": out, "metadata": metadata if metadata is not None else {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(doc, indent=1, ensure_ascii=False)
+
+
+def lint_nb(text, name="nb.ipynb"):
+    return lint_bytes(text.encode("utf-8"), name, KERAS3)
+
+
+def where(findings):
+    return [(f.code, f.cell, f.line, f.column) for f in findings]
+
+
+IMPORTS = ("code", "import numpy as np\nimport tensorflow as tf\n")
+BUILD = ("code", """\
+    model = tf.keras.Sequential([
+        tf.keras.layers.Dense(4),
+        tf.keras.layers.BatchNormalization(),
+    ])
+    """)
+TRAIN = ("code", """\
+    for step in range(3):
+        with tf.GradientTape() as tape:
+            out = model(x)
+        grads = tape.gradient(out, model.trainable_variables)
+    """)
+
+
+def test_model_built_in_one_cell_trained_in_another():
+    text = notebook(("markdown", "# Training\n"), IMPORTS, BUILD, ("markdown", "now train\n"), TRAIN)
+    assert where(lint_nb(text)) == [("BN001", 5, 3, 15)]
+
+
+def test_a_cell_alone_is_not_enough():
+    """The finding needs the model from another cell: proof the cells are one program."""
+    with_plain_model = notebook(IMPORTS, ("code", "model = tf.keras.Sequential([tf.keras.layers.Dense(4)])\n"), TRAIN)
+    assert lint_nb(with_plain_model) == []
+    assert where(lint_nb(notebook(IMPORTS, BUILD, TRAIN))) == [("BN001", 3, 3, 15)]
+
+
+def test_cli_text_and_json_name_the_cell(tmp_path):
+    (tmp_path / "nb.ipynb").write_text(notebook(IMPORTS, BUILD, TRAIN))
+    proc = run_bnlint("--no-cache", "--keras", "3", "nb.ipynb", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.decode().startswith("nb.ipynb:cell 3:3:15: BN001 ")
+    proc = run_bnlint("--no-cache", "--keras", "3", "--output-format", "json", "nb.ipynb", cwd=tmp_path)
+    (rec,) = json.loads(proc.stdout)
+    assert (rec["cell"], rec["line"], rec["column"], rec["end_line"], rec["end_column"]) == (3, 3, 15, 3, 23)
+    proc = run_bnlint("--no-cache", "--keras", "3", "--output-format", "full", "nb.ipynb", cwd=tmp_path)
+    out = proc.stdout.decode()
+    assert "    3 |         out = model(x)" in out and "^^^^^^^^" in out  # the cell's line, not the JSON's
+
+
+MAGICS = ("code", """\
+    %matplotlib inline
+    !pip install -q tensorflow
+    files = !ls data/
+    %time x = np.zeros((8, 4))
+    model?
+    ??model
+    for f in files:
+        !echo $f \\
+            continued
+    print("done")  # what?
+    """)
+
+
+def test_magics_and_shell_escapes_are_skipped():
+    text = notebook(IMPORTS, BUILD, MAGICS, TRAIN)
+    assert where(lint_nb(text)) == [("BN001", 4, 3, 15)]
+
+
+def test_python_cell_magics_are_linted_others_skipped():
+    timed = ("code", "%%time\n" + textwrap.dedent(TRAIN[1]))
+    bash = ("code", "%%bash\nfor f in *; do echo $f; done\n")
+    writefile = ("code", "%%writefile train.py\nwith tf.GradientTape() as tape:\n    out = model(x)\n")
+    assert where(lint_nb(notebook(IMPORTS, BUILD, bash, writefile, timed))) == [("BN001", 5, 4, 15)]
+
+
+def test_ipython_lines_become_pass_but_strings_are_left_alone():
+    source = 'doc = """\n!not a shell line\n%not a magic\n"""\nx = (1 +\n     2)\n!ls\n    %time f()\n'
+    assert python_lines(source) == [
+        'doc = """', "!not a shell line", "%not a magic", '"""', "x = (1 +", "     2)", "pass", "    pass"]
+    assert python_lines("%%html\n<b>hi</b>\n") is None
+
+
+def test_noqa_in_a_cell():
+    train = ("code", "with tf.GradientTape() as tape:\n    out = model(x)  # noqa: BN001\n")
+    assert lint_nb(notebook(IMPORTS, BUILD, train)) == []
+
+
+def test_a_cell_with_a_syntax_error_does_not_hide_the_others():
+    broken = ("code", "def oops(:\n    pass\n")
+    found = [(code, cell, line) for code, cell, line, _ in where(lint_nb(notebook(IMPORTS, BUILD, broken, TRAIN)))]
+    assert found == [("BN902", 3, 1), ("BN001", 4, 3)]
+
+
+def test_single_string_sources_and_nbformat_3():
+    assert where(lint_nb(notebook(IMPORTS, BUILD, TRAIN, as_string=True))) == [("BN001", 3, 3, 15)]
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "language": "python", "input": IMPORTS[1].splitlines(True), "outputs": []},
+        {"cell_type": "code", "language": "python", "input": textwrap.dedent(BUILD[1]), "outputs": []},
+        {"cell_type": "code", "language": "python", "input": textwrap.dedent(TRAIN[1]), "outputs": []},
+    ]}]}
+    assert where(lint_nb(json.dumps(v3))) == [("BN001", 3, 3, 15)]
+
+
+def test_other_languages_are_skipped():
+    meta = {"kernelspec": {"name": "ir", "language": "R"}, "language_info": {"name": "R"}}
+    assert lint_nb(notebook(IMPORTS, BUILD, TRAIN, metadata=meta)) == []
+
+
+@pytest.mark.parametrize("text,detail,line", [
+    ('{"cells": [\n<<<<<<< HEAD\n', "not valid JSON", 2),
+    ("[1, 2]", "not an object", 1),
+    ('{"metadata": {}, "nbformat": 4}', "no `cells` list", 1),
+    ('{"cells": [{"source": "x"}]}', "cell 1: not a cell object", 1),
+    ('{"cells": [{"cell_type": "code", "source": [1, 2]}]}', "cell 1: `source` must be", 1),
+])
+def test_malformed_notebook_is_bn905(text, detail, line):
+    (f,) = lint_nb(text)
+    assert f.code == "BN905" and detail in f.message and f.line == line and f.cell is None
+
+
+def test_malformed_notebook_from_the_cli(tmp_path):
+    (tmp_path / "nb.ipynb").write_text('{"cells": [\n<<<<<<< HEAD\n  "with tf.GradientTape() as t:"\n')
+    proc = run_bnlint("--no-cache", "nb.ipynb", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.decode().startswith("nb.ipynb:2:1: BN905 cannot check this notebook: not valid JSON")
+
+
+def test_not_utf8_is_bn901():
+    (f,) = lint_bytes(b'{"cells": ["\xff"]}', "nb.ipynb", KERAS3)
+    assert f.code == "BN901"
+
+
+def test_discovery_finds_notebooks_but_not_checkpoints(tmp_path):
+    (tmp_path / "a.ipynb").write_text(notebook(IMPORTS))
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "a-checkpoint.ipynb").write_text(notebook(IMPORTS))
+    (tmp_path / "b.py").write_text("x = 1\n")
+    assert sorted(p.rsplit("/", 1)[-1] for p in discover([str(tmp_path)], Config())) == ["a.ipynb", "b.py"]
+
+
+def test_findings_know_their_line_in_the_ipynb_file(tmp_path):
+    text = notebook(IMPORTS, BUILD, TRAIN)
+    (f,) = lint_nb(text)
+    assert "out = model(x)" in text.splitlines()[f.extra["ipynb_line"] - 1]
+
+
+def test_directory_run_and_cache_keep_cells(tmp_path):
+    (tmp_path / "nb.ipynb").write_text(notebook(IMPORTS, BUILD, TRAIN))
+    first = run_bnlint("--keras", "3", "--output-format", "json", ".", cwd=tmp_path)
+    second = run_bnlint("--keras", "3", "--output-format", "json", ".", cwd=tmp_path)  # from the cache
+    assert json.loads(first.stdout) == json.loads(second.stdout)
+    assert [r["cell"] for r in json.loads(second.stdout)] == [3]
