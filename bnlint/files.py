@@ -44,8 +44,8 @@ def discover(paths: Iterable[str], config: Config) -> List[str]:
     seen = set()
     for given in paths:
         if given == "-" or not os.path.isdir(given):
-            if given not in seen:
-                seen.add(given)
+            if os.path.normpath(given) not in seen:  # a.py and ./a.py are one file
+                seen.add(os.path.normpath(given))
                 out.append(given)
             continue
         # Patterns with a directory part ("src/legacy") are relative to the
@@ -64,7 +64,7 @@ def discover(paths: Iterable[str], config: Config) -> List[str]:
                         (proj_root is not None and _excluded(name, proj_root + name, patterns)):
                     continue
                 path = os.path.join(root, name)
-                if path not in seen:
-                    seen.add(path)
+                if os.path.normpath(path) not in seen:
+                    seen.add(os.path.normpath(path))
                     out.append(path)
     return out

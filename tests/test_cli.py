@@ -577,3 +577,22 @@ def test_cache_follows_noqa_edits(tmp_path):
     assert run_bnlint(".", cwd=tmp_path).returncode == 1
     target.write_text(TAPE.replace("pred = net(x)", "pred = net(x)  # noqa: BN001"))
     assert run_bnlint(".", cwd=tmp_path).returncode == 0
+
+
+def test_same_file_by_two_spellings_is_checked_once(project):
+    result = bn("--output-format", "json", ".", "tape.py", "./tape.py", "subclass.py", ".", cwd=project)
+    names = sorted(Path(r["filename"]).name for r in json.loads(out(result)))
+    assert names == ["graph.py", "subclass.py", "tape.py"]
+
+
+def test_multiline_span_in_json(tmp_path):
+    (tmp_path / "m.py").write_text(textwrap.dedent("""\
+        import tensorflow as tf
+        net = tf.keras.Sequential([tf.keras.layers.Dropout(0.1)])
+        with tf.GradientTape() as tape:
+            out = net(
+                batch,
+            )
+    """))
+    rec = json.loads(out(bn("--output-format", "json", "m.py", cwd=tmp_path)))[0]
+    assert (rec["line"], rec["column"], rec["end_line"], rec["end_column"]) == (4, 11, 6, 6)
