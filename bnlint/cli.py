@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, help="a pyproject.toml or .bnlint.yaml to use")
     check.add_argument("--keras", choices=("auto", "2", "3"), help="which Keras the code runs under")
     check.add_argument("--stdin-filename", help="the file name to report for '-'")
+    check.add_argument("--confirm", metavar="'SCRIPT [ARGS]'",
+                       help="then run SCRIPT under TensorFlow and confirm/refute these findings (bnlint confirm)")
     check.add_argument("--fix", action="store_true", help="apply safe fixes in place, then report what is left")
     check.add_argument("--unsafe-fixes", action="store_true", help="with --fix/--diff: apply unsafe fixes too")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
@@ -150,6 +152,9 @@ def run_check(args: argparse.Namespace, out) -> int:
                              cache_dir=args.cache_dir, stats=stats)
         findings = [f for r in results for f in r.findings]
     findings = sort_findings(findings)
+    if getattr(args, "confirm", None):
+        from .runtime.command import confirm_after_check
+        return confirm_after_check(args, findings, out)
     if args.output_format == "full":
         for f in findings:
             if f.filename not in sources:

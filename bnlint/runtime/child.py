@@ -1,0 +1,129 @@
+"""The child process: install the hooks, run the user's script, write the result.
+
+Started by launcher.py as `python -c <bootstrap> --result FILE --max-steps N
+[--module] -- TARGET ARGS...`. TensorFlow is not imported here: the hooks are
+applied when the script's own imports of tensorflow / keras / tf_keras finish
+(import_hook.py). The script runs as `__main__` with its own argv and
+sys.path[0], like `python TARGET ARGS` or `python -m TARGET ARGS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import runpy
+import signal
+import sys
+import traceback
+
+from . import recorder as _rec
+from .import_hook import install
+
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+_OWN_FILES = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
+
+
+def _install_hooks() -> None:
+    finder = install()
+
+    def on_tensorflow(module):
+        from .step_hooks import instrument_tensorflow
+
+        instrument_tensorflow(module)
+
+    def on_keras(module):
+        from .layer_hooks import instrument_keras3
+
+        instrument_keras3(module)
+
+    def on_tf_keras(module):
+        from .layer_hooks import instrument_tf_keras
+
+        instrument_tf_keras(module)
+
+    finder.add("tensorflow", on_tensorflow)
+    finder.add("keras", on_keras)
+    finder.add("tf_keras", on_tf_keras)
+
+
+def _on_sigterm(signum, frame):
+    raise _rec.TimeLimitReached("bnlint: stopped by --timeout")
+
+
+def _ours(filename: str) -> bool:
+    return (filename.startswith("<frozen runpy")
+            or os.path.abspath(filename) in _OWN_FILES
+            or os.path.dirname(os.path.abspath(filename)) == _RUNTIME_DIR)
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The script's traceback without bnlint's and runpy's frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _ours(f.filename)]
+    return ("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
+            + "".join(traceback.format_exception_only(type(exc), exc)))
+
+
+def run(argv) -> int:
+    parser = argparse.ArgumentParser(prog="bnlint-confirm-child")
+    parser.add_argument("--result", required=True)
+    parser.add_argument("--max-steps", type=int, required=True)
+    parser.add_argument("--module", action="store_true")
+    parser.add_argument("target")
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    opts = parser.parse_args(argv)
+    script = "" if opts.module else os.path.abspath(opts.target)
+    rec = _rec.Recorder(opts.result, opts.max_steps, script)
+    _rec.RECORDER = rec
+    _install_hooks()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    rec.write()
+    try:
+        if opts.module:
+            sys.argv = [opts.target, *opts.args]
+            sys.path[0] = os.getcwd()
+            runpy.run_module(opts.target, run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = [opts.target, *opts.args]
+            sys.path[0] = os.path.dirname(script)
+            runpy.run_path(script, run_name="__main__")
+        rec.status = "finished"
+    except _rec.StepLimitReached:
+        rec.status = "step_limit"
+    except _rec.TimeLimitReached:
+        rec.status = "timeout"
+    except SystemExit as exc:
+        code = exc.code
+        rec.exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+        rec.status = "finished" if rec.exit_code == 0 else "exited"
+        if not isinstance(code, (int, type(None))):
+            rec.error = str(code)
+    except KeyboardInterrupt:
+        rec.status = "interrupted"
+    except BaseException as exc:  # the user's script crashed: that is a result, not our error
+        rec.status = "crashed"
+        rec.error = f"{type(exc).__name__}: {exc}"
+        rec.traceback = _user_traceback(exc)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    rec.write()
+    return 0
+
+
+def main() -> None:
+    code = run(sys.argv[1:])
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    try:
+        atexit._run_exitfuncs()  # e.g. AutoGraph's temp-file cleanup
+    except BaseException:
+        pass
+    # Skip interpreter teardown: after a loop stopped mid-epoch, TensorFlow's
+    # and tf.data's threads can make it slow or hang.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""`bnlint confirm`: run a training script under instrumentation and mark each
+static finding confirmed, refuted or not reached.
+
+This module is imported by the CLI to build its parser, so it imports nothing
+heavy: TensorFlow only ever loads in the child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+DEFAULT_MAX_STEPS = 3
+DEFAULT_TIMEOUT = 600.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "bnlint confirm [options] (SCRIPT | -m MODULE) [-- ARGS...]"
+    parser.add_argument("script", nargs="?", help="the training script to run, like `python SCRIPT`")
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like `python -m MODULE`")
+    parser.add_argument("script_args", nargs=argparse.REMAINDER,
+                        help="arguments for the script (after `--`)")
+    parser.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS,
+                        help=f"stop the script after this many optimizer steps (default {DEFAULT_MAX_STEPS})")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"stop the script after this many seconds (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--cwd", help="working directory for the script (default: the current one)")
+    parser.add_argument("--output-format", choices=("concise", "json"), default="concise")
+    parser.add_argument("--config", type=Path, help="a pyproject.toml or .bnlint.yaml to use")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="one-line status while the script runs (auto: only on a terminal, not in CI)")
+
+
+def _usage_error(message: str) -> Exception:
+    from ..cli import UsageError
+
+    return UsageError(f"bnlint confirm: {message}")
+
+
+def _want_progress(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _child_spec(args, target: str, module: bool, script_args: List[str]):
+    from .launcher import ChildRun
+
+    if args.max_steps < 1:
+        raise _usage_error("--max-steps must be at least 1")
+    if args.timeout <= 0:
+        raise _usage_error("--timeout must be positive")
+    cwd = getattr(args, "cwd", None)
+    if cwd and not os.path.isdir(cwd):
+        raise _usage_error(f"--cwd: no such directory: {cwd}")
+    if not module:
+        path = os.path.join(cwd, target) if cwd and not os.path.isabs(target) else target
+        if not os.path.isfile(path):
+            raise _usage_error(f"no such script: {target}")
+    return ChildRun(target=target, module=module, args=tuple(script_args), cwd=cwd,
+                    max_steps=args.max_steps, timeout=args.timeout,
+                    progress=_want_progress(getattr(args, "progress", "auto")))
+
+
+def _static_findings(files: List[str], config_path: Optional[Path], start: str):
+    from ..config import load_config
+    from ..engine import lint_paths
+    from ..finding import sort_findings
+
+    config = load_config(Path(start), config_path)
+    results = lint_paths(files, config, jobs=1, use_cache=False)  # never write into the user's tree
+    return sort_findings([f for r in results for f in r.findings])
+
+
+def _relative(files: List[str]) -> List[str]:
+    from .render import display_path
+
+    return [display_path(f) for f in files]
+
+
+def _report(findings, record: Dict[str, Any], output_format: str, out) -> int:
+    from .render import FORMATS
+    from .verdict import CONFIRMED, NEW, judge_all
+
+    verdicts, new = judge_all(findings, record)
+    out.write(FORMATS.get(output_format, FORMATS["concise"])(verdicts, new, record))
+    bad_run = record.get("status") in ("crashed", "timeout", "died", "exited", "not_started", "interrupted")
+    if bad_run or new or any(v.status in (CONFIRMED, NEW) for v in verdicts):
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace, out) -> int:
+    from .launcher import run_child
+
+    script_args = list(args.script_args or [])
+    if script_args and script_args[0] == "--":
+        script_args = script_args[1:]
+    if bool(args.script) == bool(args.module):
+        if args.script and args.module:  # `-m mod extra`: argparse put `extra` in script
+            script_args.insert(0, args.script)
+            args.script = None
+        else:
+            raise _usage_error("give a script or -m MODULE")
+    target = args.module or args.script
+    spec = _child_spec(args, target, bool(args.module), script_args)
+    record = run_child(spec)
+    start = os.path.dirname(os.path.abspath(os.path.join(args.cwd or ".", target))) if args.script \
+        else (args.cwd or ".")
+    findings = _static_findings(_relative(record.get("files", [])), args.config, start)
+    return _report(findings, record, args.output_format, out)
+
+
+def confirm_after_check(args: argparse.Namespace, findings, out) -> int:
+    """`bnlint PATHS --confirm "train.py ARGS"`: confirm the scan's own findings."""
+    from .launcher import run_child
+
+    words = shlex.split(args.confirm)
+    if not words:
+        raise _usage_error("--confirm needs a script")
+    for name, default in (("max_steps", DEFAULT_MAX_STEPS), ("timeout", DEFAULT_TIMEOUT)):
+        if getattr(args, name, None) is None:
+            setattr(args, name, default)
+    spec = _child_spec(args, words[0], False, words[1:])
+    record = run_child(spec)
+    output_format = "json" if args.output_format == "json" else "concise"
+    return _report(findings, record, output_format, out)

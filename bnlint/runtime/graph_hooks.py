@@ -1,0 +1,140 @@
+"""TF1 graphs: which `Session.run` calls are training steps, and do they run
+the batch norm updates?
+
+`Optimizer.apply_gradients` (also reached through `minimize`) in graph mode
+returns the train op; its creation site is recorded. At `Session.run`, the
+fetched ops' ancestors (inputs and control inputs, transitively) are walked
+once per distinct fetch list: a fetch that depends on a recorded train op is
+a step, and the walk says how many of the graph's `UPDATE_OPS` it depends on.
+The moving statistics of the batch norm layers in that graph are read before
+and after the step with the same session.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Dict, List, Set, Tuple
+
+from . import recorder as _rec
+from .sites import user_frames
+
+_walks: Dict[Tuple, Tuple[List[str], int, int]] = {}
+_train_op_graphs: Dict[str, int] = {}  # train op name -> id(graph)
+
+
+def _ancestors(ops) -> Set[object]:
+    seen, todo = set(), list(ops)
+    while todo:
+        op = todo.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        todo.extend(t.op for t in op.inputs)
+        todo.extend(op.control_inputs)
+    return seen
+
+
+def _fetched_ops(graph, fetches) -> List[object]:
+    from tensorflow.python.util import nest
+
+    ops = []
+    for item in nest.flatten(fetches):
+        try:
+            element = graph.as_graph_element(item, allow_tensor=True, allow_operation=True)
+        except Exception:
+            element = getattr(item, "op", None)
+        op = getattr(element, "op", element)
+        if op is not None and hasattr(op, "control_inputs"):
+            ops.append(op)
+    return ops
+
+
+def _classify(graph, fetches) -> Tuple[List[str], int, int]:
+    """(train op names among the ancestors, update ops in the graph, update ops among them)."""
+    ops = _fetched_ops(graph, fetches)
+    key = (id(graph), tuple(sorted(op.name for op in ops)))
+    if key in _walks:
+        return _walks[key]
+    ancestors = _ancestors(ops)
+    names = {op.name for op in ancestors}
+    train = [n for n in names if n in _train_op_graphs and _train_op_graphs[n] == id(graph)]
+    updates = [getattr(u, "op", u) for u in graph.get_collection("update_ops")]
+    found = sum(1 for u in updates if u in ancestors)
+    _walks[key] = (train, len(updates), found)
+    return _walks[key]
+
+
+def _graph_bn_states(graph) -> List[_rec.LayerState]:
+    rec = _rec.RECORDER
+    states = []
+    for state in rec.layers.values():
+        if state.graph_vars is not None and getattr(state.graph_vars[0], "graph", None) is graph:
+            states.append(state)
+    return states
+
+
+def instrument_graph_mode() -> None:
+    from tensorflow.python.client import session
+    from tensorflow.python.eager import context
+    from tensorflow.python.training import optimizer
+
+    from .step_hooks import patch_optimizer_method
+
+    patch_optimizer_method(optimizer.Optimizer, "apply_gradients")  # eager use counts steps
+    original_apply = optimizer.Optimizer.apply_gradients
+
+    @functools.wraps(original_apply)
+    def apply_gradients(self, *args, **kwargs):
+        rec = _rec.RECORDER
+        if rec is None or context.executing_eagerly() or rec.function_stack:
+            return original_apply(self, *args, **kwargs)  # counted by the step hook
+        op = original_apply(self, *args, **kwargs)
+        name = getattr(op, "name", None)
+        if name:
+            _train_op_graphs[name] = id(op.graph)
+            rec.train_ops[name] = {
+                "name": name, "frames": [list(f) for f in user_frames(sys._getframe(1))],
+                "runs": 0, "runs_changed": 0, "update_ops": 0, "update_ops_run": 0,
+                "bn_layers": 0,
+            }
+        return op
+
+    apply_gradients.__module__ = original_apply.__module__
+    optimizer.Optimizer.apply_gradients = apply_gradients
+
+    original_run = session.BaseSession.run
+
+    @functools.wraps(original_run)
+    def run(self, fetches, *args, **kwargs):
+        rec = _rec.RECORDER
+        if rec is None or not rec.train_ops:
+            return original_run(self, fetches, *args, **kwargs)
+        try:
+            train, n_updates, n_found = _classify(self.graph, fetches)
+        except Exception as exc:
+            rec.notes.append(f"graph walk failed: {type(exc).__name__}: {exc}")
+            train = []
+        if not train:
+            return original_run(self, fetches, *args, **kwargs)
+        rec.step_starting()
+        states = _graph_bn_states(self.graph)
+        variables = [s.graph_vars for s in states]
+        before = original_run(self, variables) if variables else []
+        result = original_run(self, fetches, *args, **kwargs)
+        after = original_run(self, variables) if variables else []
+        rec.graph_step(states, before, after)
+        changed = any(any((x != y).any() for x, y in zip(a, b)) for a, b in zip(before, after))
+        for name in train:
+            record = rec.train_ops[name]
+            record["runs"] += 1
+            record["runs_changed"] += int(changed)
+            record["update_ops"] = n_updates
+            record["update_ops_run"] = n_found
+            record["bn_layers"] = len(states)
+            record["layers"] = sorted(set(record.get("layers", [])) | {s.lid for s in states})
+        rec.step_finished("session")
+        return result
+
+    run.__module__ = original_run.__module__
+    session.BaseSession.run = run

@@ -1,0 +1,173 @@
+"""Patches on Keras layers: which mode each mode-sensitive layer really ran in.
+
+Keras 3 (`keras`, also `tf.keras` on TF >= 2.16) and Keras 2 (`tf_keras`)
+resolve `training` in `Layer.__call__` (explicit argument, else the call
+context, else the signature default) and hand the result to `call`. So the
+value `call` receives is the mode the layer ran in. Eager calls are seen one
+by one; under `tf.function` only the trace is seen, which is why the moving
+statistics are also compared across steps (recorder.py).
+
+`Layer.__call__` is wrapped too, cheaply: the outermost call from user code
+records its site, so a static finding on a model call that ran but held no
+mode-sensitive layer can be told apart from one that never ran.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+
+import numpy as np
+from tensorflow.python.eager import context as _context
+from tensorflow.python.framework import ops as _ops
+
+from . import recorder as _rec
+from .wrapping import same_signature
+
+BATCH_NORM_NAMES = ("BatchNormalization",)
+DROPOUT_NAMES = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                 "GaussianNoise", "GaussianDropout", "AlphaDropout")
+
+_patched = set()
+_depth = threading.local()
+
+
+def _read_moving_stats(layer):
+    values = tuple(np.array(v.numpy(), copy=True) for v in (layer.moving_mean, layer.moving_variance))
+    if any(v.size == 0 for v in values):
+        # Keras 3 creates variables lazily while tracing a tf.function: no
+        # value yet, but their initializers say what the value will be.
+        values = tuple(
+            np.array(getattr(init, "numpy", lambda: init)(), copy=True)
+            for init in (_initial_value(layer, "moving_mean"), _initial_value(layer, "moving_variance")))
+    return values
+
+
+def _initial_value(layer, attr: str):
+    variable = getattr(layer, attr)
+    initializer = getattr(layer, attr + "_initializer")
+    return initializer(shape=tuple(variable.shape), dtype=getattr(variable, "dtype", "float32"))
+
+
+def describe_training(value) -> str:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return str(None if value is None else bool(value))
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return str(bool(value))
+    return "tensor"  # a symbolic value (placeholder, tf.function input): decided at run time
+
+
+def _in_symbolic_scope() -> bool:
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
+    return in_symbolic_scope()
+
+
+def _mode_hook(kind: str, flavour: str):
+    reader = _read_moving_stats if kind == _rec.BN_KIND else None
+
+    def hook(original, layer, training, args, kwargs):
+        rec = _rec.RECORDER
+        if rec is not None:
+            try:
+                state = rec.layer_state(layer, kind, flavour, reader)
+                eager = _context.executing_eagerly()
+                if not eager and not rec.function_stack and _ops.executing_eagerly_outside_functions():
+                    # A symbolic call while Keras builds a model (functional
+                    # construction, shape inference), not a real run.
+                    return original(*args, **kwargs)
+                if flavour == "keras3" and _in_symbolic_scope():
+                    return original(*args, **kwargs)
+                if state.baseline is None and state.reader is not None:
+                    if eager:
+                        rec.take_baseline(state)
+                    elif rec.function_stack:
+                        with _ops.init_scope():
+                            rec.take_baseline(state)
+                    else:  # a TF1 graph: the session reads the statistics
+                        state.reader = None
+                if not eager and not rec.function_stack and kind == _rec.BN_KIND and state.graph_vars is None:
+                    state.graph_vars = (layer.moving_mean, layer.moving_variance)
+                rec.layer_called(state, describe_training(training), sys._getframe(1), not eager)
+            except Exception as exc:  # never break the user's model
+                rec.notes.append(f"layer hook failed: {type(exc).__name__}: {exc}")
+        return original(*args, **kwargs)
+
+    return hook
+
+
+def _site_wrapper(original):
+    @functools.wraps(original)
+    def __call__(self, *args, **kwargs):
+        depth = getattr(_depth, "n", 0)
+        if depth == 0 and _rec.RECORDER is not None:
+            _rec.RECORDER.site_called(sys._getframe(1))
+        _depth.n = depth + 1
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _depth.n = depth
+
+    __call__.__module__ = original.__module__
+    return __call__
+
+
+def _patch_call(cls, kind: str, flavour: str) -> None:
+    owner = next((c for c in cls.__mro__ if "call" in c.__dict__), None)
+    if owner is None or owner in _patched:
+        return
+    _patched.add(owner)
+    owner.call = same_signature(owner.__dict__["call"], _mode_hook(kind, flavour), "training")
+
+
+def _patch_site(cls) -> None:
+    if cls in _patched or "__call__" not in cls.__dict__:
+        return
+    _patched.add(cls)
+    cls.__call__ = _site_wrapper(cls.__dict__["__call__"])
+
+
+def _patch_layers(layers_module, flavour: str) -> None:
+    for names, kind in ((BATCH_NORM_NAMES, _rec.BN_KIND), (DROPOUT_NAMES, _rec.DROPOUT_KIND)):
+        for name in names:
+            cls = getattr(layers_module, name, None)
+            if isinstance(cls, type):
+                _patch_call(cls, kind, flavour)
+
+
+def instrument_keras3(keras_module) -> None:
+    from keras.src.layers import layer as layer_module
+    from keras.src.optimizers import base_optimizer
+
+    from .step_hooks import patch_optimizer_method
+
+    _patch_layers(keras_module.layers, "keras3")
+    _patch_site(layer_module.Layer)
+    patch_optimizer_method(base_optimizer.BaseOptimizer, "apply")
+
+
+def instrument_tf_keras(tf_keras_module) -> None:
+    from tf_keras.src.engine import base_layer
+
+    from .step_hooks import patch_optimizer_method
+
+    _patch_layers(tf_keras_module.layers, "tf_keras")
+    _patch_site(base_layer.Layer)
+    try:
+        from tf_keras.src.engine import base_layer_v1
+
+        _patch_site(base_layer_v1.Layer)
+    except ImportError:
+        pass
+    try:
+        from tf_keras.src.layers.normalization import batch_normalization_v1
+
+        _patch_call(batch_normalization_v1.BatchNormalization, _rec.BN_KIND, "tf_keras")
+    except ImportError:
+        pass
+    from tf_keras.src.optimizers import optimizer as new_optimizer
+    from tf_keras.src.optimizers.legacy import optimizer_v2
+
+    patch_optimizer_method(new_optimizer._BaseOptimizer, "apply_gradients")
+    patch_optimizer_method(optimizer_v2.OptimizerV2, "apply_gradients")

@@ -1,0 +1,223 @@
+"""What the child observes, kept small and written out as JSON.
+
+One `Recorder` per child process. Hooks call into it: a mode-sensitive layer
+ran (with which `training`, from which user frames, inside a tape or a traced
+step function), an optimizer step started or ended, a TF1 train op ran. At
+the end of every step it snapshots the moving statistics of the layers that
+took part and counts whether they changed. `write()` dumps everything to the
+result file the parent named; it is called after steps too (throttled), so a
+child killed by the timeout still leaves what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import weakref
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+from .sites import loaded_user_files, user_frames
+
+
+class StepLimitReached(BaseException):
+    """Raised into the user's loop at the start of step max_steps + 1.
+
+    A BaseException so that the user's `except Exception:` does not swallow it.
+    """
+
+
+class TimeLimitReached(BaseException):
+    """Raised in the main thread when the parent asks the child to stop."""
+
+
+BN_KIND = "batch_norm"
+DROPOUT_KIND = "dropout"
+
+
+class LayerState:
+    __slots__ = ("lid", "ref", "name", "cls", "kind", "flavour", "baseline", "steps_seen",
+                 "steps_changed", "reader", "trainable", "graph_vars")
+
+    def __init__(self, lid: int, layer, kind: str, flavour: str, reader: Optional[Callable]):
+        self.lid = lid
+        self.ref = weakref.ref(layer)
+        self.name = str(getattr(layer, "name", type(layer).__name__))
+        self.cls = type(layer).__name__
+        self.kind = kind
+        self.flavour = flavour
+        self.reader = reader  # layer -> tuple of numpy arrays (moving stats), eager only
+        self.baseline = None
+        self.steps_seen = 0
+        self.steps_changed = 0
+        self.trainable = bool(getattr(layer, "trainable", True))
+        self.graph_vars = None  # TF1: (moving_mean, moving_variance), kept alive for the session
+
+
+class Recorder:
+    def __init__(self, result_path: str, max_steps: int, script: str):
+        self.result_path = result_path
+        self.max_steps = max_steps
+        self.script = script
+        self.started = time.monotonic()
+        self.status = "running"
+        self.exit_code: Optional[int] = None
+        self.traceback: Optional[str] = None
+        self.error: Optional[str] = None
+        self.steps = 0
+        self.step_kinds: Dict[str, int] = {}
+        self.flavours: Set[str] = set()
+        self.layers: Dict[int, LayerState] = {}
+        self._layer_ids: Dict[int, int] = {}  # id(layer) -> lid
+        # (lid, training, frames, in_tape, fn) -> [count, first step index]
+        self.calls: Dict[Tuple, List[int]] = {}
+        self.sites: Dict[Tuple[str, int], int] = {}  # user call of any Keras layer -> count
+        self.tape_depth = 0
+        self.function_stack: List[int] = []  # ids of tf.function objects being called
+        self.step_functions: Dict[int, int] = {}  # fn id -> steps it ran
+        self.function_layers: Dict[int, Set[int]] = {}  # fn id -> lids traced inside it
+        self.eager_touched: Set[int] = set()  # lids called in a tape since the last step
+        self.train_ops: Dict[str, Dict[str, Any]] = {}  # TF1: op name -> record
+        self.files: Set[str] = set()
+        self._last_write = 0.0
+        self.notes: List[str] = []
+
+    # -- layers ---------------------------------------------------------------
+    def layer_state(self, layer, kind: str, flavour: str, reader: Optional[Callable]) -> LayerState:
+        key = id(layer)
+        lid = self._layer_ids.get(key)
+        state = self.layers.get(lid) if lid is not None else None
+        if state is None or state.ref() is not layer:
+            lid = len(self.layers) + 1
+            state = LayerState(lid, layer, kind, flavour, reader)
+            self.layers[lid] = state
+            self._layer_ids[key] = lid
+            self.flavours.add(flavour)
+        return state
+
+    def layer_called(self, state: LayerState, training: str, frame, traced: bool) -> None:
+        frames = tuple(user_frames(frame))
+        fn = self.function_stack[0] if (traced and self.function_stack) else None
+        key = (state.lid, training, frames, self.tape_depth > 0, fn)
+        entry = self.calls.get(key)
+        if entry is None:
+            self.calls[key] = [1, self.steps + 1]
+            for f in frames:
+                self.files.add(f[0])
+        else:
+            entry[0] += 1
+        if fn is not None:
+            self.function_layers.setdefault(fn, set()).add(state.lid)
+        elif self.tape_depth > 0:
+            self.eager_touched.add(state.lid)
+
+    def site_called(self, frame) -> None:
+        frames = user_frames(frame, limit=60)
+        if frames:
+            key = (frames[0][0], frames[0][1])
+            self.sites[key] = self.sites.get(key, 0) + 1
+
+    def take_baseline(self, state: LayerState) -> None:
+        if state.baseline is None and state.reader is not None:
+            layer = state.ref()
+            if layer is not None:
+                try:
+                    state.baseline = state.reader(layer)
+                except Exception:  # not readable here (e.g. a TF1 graph variable)
+                    state.reader = None
+
+    # -- steps ----------------------------------------------------------------
+    def step_starting(self) -> None:
+        if self.steps >= self.max_steps:
+            raise StepLimitReached(f"bnlint: stopped after {self.steps} optimizer steps (--max-steps)")
+
+    def step_finished(self, kind: str, fn: Optional[int] = None) -> None:
+        self.steps += 1
+        self.step_kinds[kind] = self.step_kinds.get(kind, 0) + 1
+        lids = set(self.eager_touched)
+        self.eager_touched.clear()
+        if fn is not None:
+            self.step_functions[fn] = self.step_functions.get(fn, 0) + 1
+            lids |= self.function_layers.get(fn, set())
+        for lid in lids:
+            self._compare(self.layers[lid])
+        self.write(throttle=True)
+
+    def _compare(self, state: LayerState) -> None:
+        layer = state.ref()
+        if layer is None:
+            return
+        state.trainable = bool(getattr(layer, "trainable", True))
+        if state.reader is None:
+            if state.kind == DROPOUT_KIND:
+                state.steps_seen += 1
+            return
+        try:
+            now = state.reader(layer)
+        except Exception:
+            return
+        state.steps_seen += 1
+        if state.baseline is not None and any(
+                a.shape != b.shape or bool((a != b).any()) for a, b in zip(now, state.baseline)):
+            state.steps_changed += 1
+        state.baseline = now
+
+    def graph_step(self, states: List[LayerState], before: List[Tuple], after: List[Tuple]) -> None:
+        """A TF1 train-op run: the session read the stats before and after."""
+        for state, a, b in zip(states, before, after):
+            state.steps_seen += 1
+            if any(x.shape != y.shape or bool((x != y).any()) for x, y in zip(a, b)):
+                state.steps_changed += 1
+
+    # -- output ---------------------------------------------------------------
+    def as_dict(self) -> Dict[str, Any]:
+        calls = []
+        for (lid, training, frames, in_tape, fn), (count, first_step) in self.calls.items():
+            if fn is not None:
+                in_step = self.step_functions.get(fn, 0) > 0
+                steps = self.step_functions.get(fn, 0)
+            else:
+                in_step = in_tape and first_step <= self.steps
+                steps = 0
+            calls.append({
+                "layer": lid, "training": training, "frames": [list(f) for f in frames],
+                "in_tape": in_tape, "traced": fn is not None, "in_step": in_step,
+                "function_steps": steps, "count": count,
+            })
+        files = set(self.files) | set(loaded_user_files())
+        if os.path.isfile(self.script):
+            files.add(os.path.realpath(self.script))
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "traceback": self.traceback,
+            "error": self.error,
+            "steps": self.steps,
+            "step_kinds": self.step_kinds,
+            "max_steps": self.max_steps,
+            "elapsed": round(time.monotonic() - self.started, 3),
+            "flavours": sorted(self.flavours),
+            "layers": {str(s.lid): {
+                "name": s.name, "class": s.cls, "kind": s.kind, "flavour": s.flavour,
+                "trainable": s.trainable, "steps_seen": s.steps_seen, "steps_changed": s.steps_changed,
+                "stats_readable": s.reader is not None or s.kind == DROPOUT_KIND,
+            } for s in self.layers.values()},
+            "calls": calls,
+            "sites": [[f, line, n] for (f, line), n in self.sites.items()],
+            "train_ops": list(self.train_ops.values()),
+            "files": sorted(files),
+            "notes": self.notes,
+        }
+
+    def write(self, throttle: bool = False) -> None:
+        now = time.monotonic()
+        if throttle and now - self._last_write < 0.5:
+            return
+        self._last_write = now
+        tmp = self.result_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(self.as_dict(), fh)
+        os.replace(tmp, self.result_path)
+
+
+RECORDER: Optional[Recorder] = None

@@ -1,0 +1,220 @@
+"""Judge each static finding against what the run observed.
+
+Statuses: `confirmed` (the run showed the bug), `refuted` (the code ran and
+the mode was right), `not reached` (the code, or a training step through it,
+never ran), and `unchecked` for codes the runtime has no evidence for.
+Runtime-only findings (BN801) are batch norm layers that took part in steps
+that applied gradients yet never changed their moving statistics, and that
+no static finding already accounts for.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+from ..finding import Finding
+
+CONFIRMED, REFUTED, NOT_REACHED, UNCHECKED, NEW = "confirmed", "refuted", "not reached", "unchecked", "new"
+RUNTIME_CODE = "BN801"
+RUNTIME_NAME = "moving-stats-never-updated"
+
+_MODE_CODES = ("BN001", "BN002")
+_INFERENCE_VARIANT_MARKS = ("defaults to `training=True`", "hard-codes training mode")
+_RUN_CUT_SHORT = {
+    "crashed": "the script crashed",
+    "timeout": "it hit --timeout",
+    "step_limit": "it stopped at --max-steps",
+    "died": "the script died",
+    "exited": "the script exited early",
+}
+
+
+@dataclass
+class Verdict:
+    finding: Finding
+    status: str
+    evidence: str
+    layers: List[int] = field(default_factory=list)
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def _frame_hits(frame, path: str, first: int, last: int) -> bool:
+    return frame[0] == path and (first <= frame[1] <= last or frame[2] == first)
+
+
+class Judge:
+    def __init__(self, record: Dict[str, Any]):
+        self.record = record
+        self.layers: Dict[int, Dict[str, Any]] = {int(k): v for k, v in record.get("layers", {}).items()}
+        self.calls: List[Dict[str, Any]] = record.get("calls", [])
+        self.sites = [(s[0], s[1], s[2]) for s in record.get("sites", [])]
+        self.train_ops: List[Dict[str, Any]] = record.get("train_ops", [])
+        self.status = record.get("status", "running")
+
+    # -- helpers ---------------------------------------------------------------
+    def _calls_at(self, f: Finding) -> List[Dict[str, Any]]:
+        path, last = _real(f.filename), max(f.line, f.end_line)
+        return [c for c in self.calls if any(_frame_hits(fr, path, f.line, last) for fr in c["frames"])]
+
+    def _site_runs(self, f: Finding) -> int:
+        path, last = _real(f.filename), max(f.line, f.end_line)
+        return sum(n for p, line, n in self.sites if p == path and f.line <= line <= last)
+
+    def _not_reached(self, what: str) -> str:
+        reason = _RUN_CUT_SHORT.get(self.status)
+        return f"{what} (the run ended early: {reason})" if reason else what
+
+    def _layer_label(self, lid: int) -> str:
+        layer = self.layers.get(lid, {})
+        return f"layer '{layer.get('name', lid)}' ({layer.get('class', '?')})"
+
+    def _stats_phrase(self, lid: int) -> str:
+        layer = self.layers.get(lid, {})
+        if layer.get("kind") != "batch_norm" or not layer.get("stats_readable", True):
+            return ""
+        seen, changed = layer.get("steps_seen", 0), layer.get("steps_changed", 0)
+        if not seen:
+            return ""
+        if changed == 0:
+            return "; moving_mean/moving_variance unchanged"
+        return f"; moving statistics changed in {changed}/{seen} steps"
+
+    def _effective_training(self, call: Dict[str, Any]) -> str:
+        """The mode a call ran in; a symbolic `training` is decided by the statistics."""
+        value = call["training"]
+        if value != "tensor":
+            return value
+        layer = self.layers.get(call["layer"], {})
+        if layer.get("kind") == "batch_norm" and layer.get("steps_seen"):
+            return "True" if layer.get("steps_changed") else "False"
+        return "tensor"
+
+    # -- judging ---------------------------------------------------------------
+    def judge(self, f: Finding) -> Verdict:
+        if f.code in _MODE_CODES:
+            if any(mark in f.message for mark in _INFERENCE_VARIANT_MARKS):
+                return self._judge_inference_default(f)
+            return self._judge_training_mode(f)
+        if f.code == "BN003":
+            return self._judge_train_op(f)
+        return Verdict(f, UNCHECKED, "the runtime checker has no evidence for this rule")
+
+    def _judge_training_mode(self, f: Finding) -> Verdict:
+        calls = self._calls_at(f)
+        if not calls:
+            runs = self._site_runs(f)
+            if runs:
+                return Verdict(f, REFUTED, f"the call ran {runs} time(s) but no BatchNormalization "
+                                           "or Dropout layer ran under it")
+            return Verdict(f, NOT_REACHED, self._not_reached("this code never ran"))
+        in_step = [c for c in calls if c["in_step"]]
+        if not in_step:
+            return Verdict(f, NOT_REACHED, self._not_reached(
+                "mode-sensitive layers ran here, but never in a step that applied gradients"),
+                sorted({c["layer"] for c in calls}))
+        by_layer: Dict[int, Set[str]] = {}
+        for c in in_step:
+            by_layer.setdefault(c["layer"], set()).add(self._effective_training(c))
+        bad = {lid: v for lid, v in by_layer.items() if v & {"False", "None"}}
+        lids = sorted(by_layer)
+        if bad:
+            parts = []
+            for lid, values in sorted(bad.items()):
+                seen = self.layers.get(lid, {}).get("steps_seen", 0)
+                shown = "/".join(sorted(v for v in values if v in ("False", "None")))
+                where = "inside GradientTape" if any(c["in_tape"] for c in in_step if c["layer"] == lid) else \
+                    "in a training step"
+                parts.append(f"{self._layer_label(lid)} ran with training={shown} in {seen} step(s) "
+                             f"that applied gradients, {where}{self._stats_phrase(lid)}")
+            more = len(lids) - len(bad)
+            tail = f" ({more} other layer(s) ran in training mode)" if more else ""
+            return Verdict(f, CONFIRMED, "; ".join(parts) + tail, lids)
+        if all(v == {"True"} for v in by_layer.values()):
+            first = lids[0]
+            extra = f" and {len(lids) - 1} other layer(s)" if len(lids) > 1 else ""
+            return Verdict(f, REFUTED, f"{self._layer_label(first)}{extra} ran with training=True in every "
+                                       f"step{self._stats_phrase(first)}", lids)
+        return Verdict(f, UNCHECKED, "the layers ran with a symbolic `training` whose value the run "
+                                     "could not observe", lids)
+
+    def _judge_inference_default(self, f: Finding) -> Verdict:
+        """`training=True` hard-coded or as default: the harm is outside training steps."""
+        calls = self._calls_at(f)
+        if not calls:
+            return Verdict(f, NOT_REACHED, self._not_reached("this code never ran"))
+        outside = [c for c in calls if not c["in_step"] and not c["in_tape"]]
+        lids = sorted({c["layer"] for c in calls})
+        if not outside:
+            return Verdict(f, NOT_REACHED, "the model only ran in training steps; no inference call "
+                                           "went through this code", lids)
+        wrong = sorted({c["layer"] for c in outside if c["training"] == "True"})
+        if wrong:
+            return Verdict(f, CONFIRMED, f"{self._layer_label(wrong[0])} ran with training=True outside "
+                                         "training steps (inference uses batch statistics)", lids)
+        return Verdict(f, REFUTED, "outside training steps every mode-sensitive layer here ran in "
+                                   "inference mode", lids)
+
+    def _judge_train_op(self, f: Finding) -> Verdict:
+        path, last = _real(f.filename), max(f.line, f.end_line)
+        ops = [t for t in self.train_ops if any(_frame_hits(fr, path, f.line, last) for fr in t["frames"])]
+        if not ops:
+            return Verdict(f, NOT_REACHED, self._not_reached("no train op was built here"))
+        ran = [t for t in ops if t["runs"]]
+        if not ran:
+            return Verdict(f, NOT_REACHED, self._not_reached(
+                f"train op '{ops[0]['name']}' was built but no Session.run executed it"))
+        t = ran[0]
+        lids = sorted({lid for op in ran for lid in op.get("layers", [])})
+        deps = f"it depends on {t['update_ops_run']} of the graph's {t['update_ops']} UPDATE_OPS"
+        if t["runs_changed"]:
+            return Verdict(f, REFUTED, f"train op '{t['name']}' ran {t['runs']} time(s); {deps}; moving "
+                                       f"statistics changed in {t['runs_changed']}/{t['runs']} runs", lids)
+        if t["update_ops"] and t["update_ops_run"] == t["update_ops"]:
+            return Verdict(f, REFUTED, f"train op '{t['name']}' ran {t['runs']} time(s); {deps}", lids)
+        if not t["bn_layers"] and not t["update_ops"]:
+            return Verdict(f, REFUTED, f"train op '{t['name']}' ran, but the graph has no batch norm "
+                                       "layer and no UPDATE_OPS", lids)
+        return Verdict(f, CONFIRMED, f"train op '{t['name']}' ran {t['runs']} time(s); {deps}; moving "
+                                     f"statistics of {t['bn_layers']} batch norm layer(s) unchanged", lids)
+
+    # -- runtime-only ----------------------------------------------------------
+    def runtime_findings(self, explained: Set[int]) -> List[Verdict]:
+        out = []
+        for lid, layer in sorted(self.layers.items()):
+            if (lid in explained or layer.get("kind") != "batch_norm" or not layer.get("trainable", True)
+                    or not layer.get("stats_readable", True) or not layer.get("steps_seen")
+                    or layer.get("steps_changed")):
+                continue
+            where = self._where(lid)
+            if where is None:
+                continue
+            seen = layer["steps_seen"]
+            values = sorted({c["training"] for c in self.calls if c["layer"] == lid and c["in_step"]})
+            mode = f" (it ran with training={'/'.join(values)})" if values else ""
+            message = (f"{self._layer_label(lid)} never updated its moving statistics in {seen} step(s) "
+                       f"that applied gradients{mode}: it normalises with moving_mean 0 and "
+                       "moving_variance 1 at inference")
+            finding = Finding(RUNTIME_CODE, message, where[0], where[1], 1, where[1], 1, name=RUNTIME_NAME)
+            out.append(Verdict(finding, NEW, message, [lid]))
+        return out
+
+    def _where(self, lid: int) -> Optional[Tuple[str, int]]:
+        for c in self.calls:
+            if c["layer"] == lid and c["frames"]:
+                return c["frames"][0][0], c["frames"][0][1]
+        for t in self.train_ops:
+            if lid in t.get("layers", []) and t["frames"]:
+                return t["frames"][0][0], t["frames"][0][1]
+        return None
+
+
+def judge_all(findings: List[Finding], record: Dict[str, Any]) -> Tuple[List[Verdict], List[Verdict]]:
+    judge = Judge(record)
+    verdicts = [judge.judge(f) for f in findings]
+    explained = {lid for v in verdicts for lid in v.layers}
+    return verdicts, judge.runtime_findings(explained)
