@@ -146,9 +146,6 @@ def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[File
     if filename.endswith(".ipynb"):  # cells become one program, findings map back to cells
         from .notebook import lint_notebook
         return lint_notebook(data, filename, config, result)
-    if filename.endswith(".ipynb"):  # cells become one program, findings map back to cells
-        from .notebook import lint_notebook
-        return lint_notebook(data, filename, config, result)
     text, problem = decode(data, filename)
     if problem is not None:
         return [problem]
