@@ -1,61 +1,55 @@
-"""Where a node sits: parents, the enclosing function and statement.
+"""Where a node sits: parents, the enclosing function, what comes first.
 
 Checkers hand fixers the node they report; the fix often has to change
 something around it (a signature, the whole statement), so fixers need the
-way up. The parent map is built once per module and kept while the module
-is being fixed.
+way up. The parent map is built once per module, by a plain walk over the
+node fields (about twice as fast as a CSTVisitor), and kept while the
+module is being fixed.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional
+import dataclasses
+from typing import Dict, Iterator, List, Optional
 
 import libcst as cst
 
 # The last module asked about and its map. Nodes have no weak references,
 # and findings are fixed one file at a time, so one entry is enough; holding
-# the module keeps the ids in the map valid.
-# Replaced as one tuple, so a reader in another thread sees a consistent pair.
+# the module keeps the ids in the map valid. Replaced as one tuple, so a
+# reader in another thread sees a consistent pair.
 _LAST: tuple = (None, None)
+_FIELDS: Dict[type, List[str]] = {}
 
 
-class _ParentMap(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.parents: Dict[int, cst.CSTNode] = {}
-        self.order: Dict[int, int] = {}  # id(node) -> rank in source order
-        self.stack = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.stack:
-            self.parents[id(node)] = self.stack[-1]
-        self.order[id(node)] = len(self.order)
-        self.stack.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
-
-
-def _tables(module: cst.Module) -> _ParentMap:
-    global _LAST
-    last_module, tables = _LAST
-    if last_module is not module:
-        tables = _ParentMap()
-        module.visit(tables)
-        _LAST = (module, tables)
-    return tables
+def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = [f.name for f in dataclasses.fields(node)]
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
 
 
 def parents(module: cst.Module) -> Dict[int, cst.CSTNode]:
     """id(node) -> parent node, for every node of `module`."""
-    return _tables(module).parents
-
-
-def comes_before(module: cst.Module, first: cst.CSTNode, second: cst.CSTNode) -> bool:
-    """`first` starts earlier in the source than `second` and does not contain it."""
-    order = _tables(module).order
-    return order[id(first)] < order[id(second)] \
-        and not any(up is first for up in ancestors(module, second))
+    global _LAST
+    last_module, table = _LAST
+    if last_module is not module:
+        table = {}
+        stack = [module]
+        while stack:
+            node = stack.pop()
+            for child in _children(node):
+                table[id(child)] = node
+                stack.append(child)
+        _LAST = (module, table)
+    return table
 
 
 def ancestors(module: cst.Module, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -65,6 +59,22 @@ def ancestors(module: cst.Module, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while current is not None:
         yield current
         current = table.get(id(current))
+
+
+def comes_before(module: cst.Module, first: cst.CSTNode, second: cst.CSTNode) -> bool:
+    """`first` is written before `second` and does not contain it."""
+    up_first = [first] + list(ancestors(module, first))
+    up_second = [second] + list(ancestors(module, second))
+    ids_first = {id(n): i for i, n in enumerate(up_first)}
+    for j, node in enumerate(up_second):
+        i = ids_first.get(id(node))
+        if i is None:
+            continue
+        if i == 0 or j == 0:
+            return False  # one contains the other
+        order = [id(c) for c in node.children]  # syntactic order
+        return order.index(id(up_first[i - 1])) < order.index(id(up_second[j - 1]))
+    return False
 
 
 def enclosing_function(module: cst.Module, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
