@@ -381,3 +381,49 @@ def test_fix_turns_the_buggy_examples_into_their_fixed_twins(bnlint, tmp_path):
     for buggy in (tmp_path / "examples" / "buggy").iterdir():
         assert buggy.read_bytes() == (ROOT / "examples" / "fixed" / buggy.name).read_bytes(), buggy.name
     assert all(p.stat().st_mtime == 1_000_000_000 for p in (tmp_path / "examples" / "fixed").iterdir())
+
+
+def test_super_call_in_a_batch_norm_subclass():
+    src = """\
+    import tensorflow as tf
+    class MyBN(tf.keras.layers.BatchNormalization):
+        def call(self, x, training=None):
+            return super().call(x)
+    """
+    fix = fix_of(src, "BN002")
+    assert fix.applicability == "safe"
+    assert "return super().call(x, training=training)" in fixed(src, unsafe=False).text
+
+
+def test_notebooks_get_no_fix_yet(tmp_path):
+    from bnlint.engine import lint_bytes
+    import json
+
+    cells = [BUGGY.splitlines(True)[:2], BUGGY.splitlines(True)[2:]]
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": c}
+                    for c in cells],
+          "metadata": {"kernelspec": {"name": "python3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    findings = lint_bytes(json.dumps(nb).encode(), "nb.ipynb", KERAS3)
+    assert [f.code for f in findings] == ["BN001"] and findings[0].fix is None
+
+
+def test_write_atomic_refuses_a_file_changed_meanwhile(tmp_path):
+    from bnlint.fixes.write import ChangedOnDisk, write_atomic
+
+    f = tmp_path / "a.py"
+    f.write_bytes(b"new content\n")
+    with pytest.raises(ChangedOnDisk):
+        write_atomic(str(f), b"fixed\n", expected=b"old content\n")
+    assert f.read_bytes() == b"new content\n" and [p.name for p in tmp_path.iterdir()] == ["a.py"]
+
+
+def test_encoding_bom_and_symlink_are_kept(bnlint, tmp_path):
+    real = tmp_path / "real.py"
+    real.write_bytes(b"\xef\xbb\xbf# -*- coding: utf-8 -*-\r\n" + BUGGY.replace("model(x)", "model(x)  # caf\xe9")
+                     .replace("\n", "\r\n").encode("utf-8"))
+    (tmp_path / "link.py").symlink_to(real)
+    r = bnlint("--fix", "--no-cache", "link.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "link.py").is_symlink()
+    data = real.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf# -*-") and "model(x, training=True)  # caf\xe9\r\n".encode() in data

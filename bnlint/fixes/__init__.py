@@ -19,8 +19,8 @@ FIXERS = {**bn001.FIXERS, **bn002.FIXERS, **bn003.FIXERS}
 def build_fix(ctx, report) -> Optional[Fix]:
     """The fix for one report, or None when the rule or this case has none."""
     fixer = FIXERS.get((report.code, report.variant))
-    if fixer is None:
-        return None
+    if fixer is None or ctx.filename.endswith(".ipynb"):
+        return None  # notebook offsets point into the joined cells, not the file
     try:
         fix = fixer(ctx, report)
     except Exception:  # a fixer bug must not cost the finding itself
