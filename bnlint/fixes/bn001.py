@@ -14,6 +14,7 @@ from typing import Optional
 
 import libcst as cst
 
+from ..checkers.bn001_tape_call_without_training import TapeCallWithoutTraining
 from ..finding import Fix
 from .edits import node_edits
 from .layout import add_keyword
@@ -22,21 +23,15 @@ from .tree import ancestors
 
 def _only_trains(ctx, call: cst.Call) -> bool:
     """Inside a tape block of the same function, or in a train_step method."""
+    tapes = TapeCallWithoutTraining(ctx)
     for up in ancestors(ctx.module, call):
         if isinstance(up, cst.Lambda):
             return False
-        if isinstance(up, cst.With) and any(_is_tape(ctx, item.item) for item in up.items):
+        if isinstance(up, cst.With) and any(tapes.is_tape(item.item) for item in up.items):
             return True
         if isinstance(up, cst.FunctionDef):
             return up.name.value in ctx.api.train_step_methods
     return False
-
-
-def _is_tape(ctx, expr: cst.BaseExpression) -> bool:
-    if not isinstance(expr, cst.Call):
-        return False
-    q = ctx.index.qualify(expr.func)
-    return q is not None and q in ctx.api.gradient_tapes
 
 
 def _with_training_true(call: cst.Call) -> Optional[cst.Call]:

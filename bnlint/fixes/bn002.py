@@ -20,16 +20,10 @@ from typing import Dict, Optional, Tuple
 import libcst as cst
 
 from ..finding import Fix
+from ..index import _params
 from .edits import node_edits
 from .layout import add_keyword, add_parameter
 from .tree import enclosing_function
-
-
-def _param_names(fn: cst.FunctionDef):
-    p = fn.params
-    star = [p.star_arg] if isinstance(p.star_arg, cst.Param) else []
-    kw = [p.star_kwarg] if p.star_kwarg is not None else []
-    return {x.name.value for x in list(p.posonly_params) + list(p.params) + star + list(p.kwonly_params) + kw}
 
 
 class _UsesName(cst.CSTVisitor):
@@ -55,7 +49,7 @@ class _UsesName(cst.CSTVisitor):
 def _training_param(fn: cst.FunctionDef) -> Tuple[Dict[cst.CSTNode, cst.CSTNode], bool]:
     """Changes that give `fn` a `training` parameter (none if it has one),
     and whether adding it is safe."""
-    if "training" in _param_names(fn):
+    if "training" in _params(fn):
         return {}, True
     uses = _UsesName("training")
     fn.body.visit(uses)
