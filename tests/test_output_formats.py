@@ -208,3 +208,21 @@ def test_formats_survive_any_text(message, filename, line, column, cell):
     assert record["message"] == message and record["cell"] == cell
     sarif = json.loads(FORMATS["sarif"]([f], {}))
     assert sarif["runs"][0]["results"][0]["message"]["text"] == message
+
+
+def test_sarif_fixes_are_the_fixes_bnlint_applies(tmp_path, sarif_validator):
+    """Applying a result's SARIF replacements gives the file `bnlint --fix` writes."""
+    src = ROOT / "examples" / "buggy" / "bn001_gradient_tape.py"
+    (tmp_path / "train.py").write_text(src.read_text())
+    proc = run_bnlint("--no-cache", "--output-format", "sarif", "train.py", cwd=tmp_path)
+    log = json.loads(proc.stdout)
+    assert not list(sarif_validator.iter_errors(log))
+    (result,) = log["runs"][0]["results"]
+    (change,) = result["fixes"][0]["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == "train.py"
+    text = src.read_text()
+    for rep in sorted(change["replacements"], key=lambda r: -r["deletedRegion"]["charOffset"]):
+        start = rep["deletedRegion"]["charOffset"]
+        text = text[:start] + rep["insertedContent"]["text"] + text[start + rep["deletedRegion"]["charLength"]:]
+    assert run_bnlint("--no-cache", "--fix", "train.py", cwd=tmp_path).returncode == 0
+    assert text == (tmp_path / "train.py").read_text() != src.read_text()

@@ -3,8 +3,9 @@
 One run; `tool.driver.rules` lists every rule with its docs, so a viewer can
 show what a rule means without bnlint installed; each result points at its
 rule by id and index. Columns are counted in Unicode code points, as bnlint
-counts them. A notebook finding points at the .ipynb line that holds the
-cell's line when there is one, and says the cell in `properties`.
+counts them. A rule's fix goes in `fixes`. A notebook finding points at
+the .ipynb line that holds the cell's line when there is one, and says the
+cell in `properties`.
 """
 
 from __future__ import annotations
@@ -56,7 +57,17 @@ def _result(f: Finding, index: Dict[str, int]) -> dict:
             location["region"] = {"startLine": f.extra["ipynb_line"]}
         result["properties"] = {"cell": f.cell, "cellLine": f.line, "cellColumn": f.column}
     result["locations"] = [{"physicalLocation": location}]
+    if f.fix is not None and f.fix.edits and f.cell is None:
+        result["fixes"] = [_fix(f)]
     return result
+
+
+def _fix(f: Finding) -> dict:
+    """The rule's fix as replacements; offsets count code points, like columns."""
+    replacements = [{"deletedRegion": {"charOffset": e.start, "charLength": e.end - e.start},
+                     "insertedContent": {"text": e.text}} for e in f.fix.edits]
+    return {"description": {"text": f"{f.fix.message} ({f.fix.applicability} fix)"},
+            "artifactChanges": [{"artifactLocation": _artifact(f.filename), "replacements": replacements}]}
 
 
 def format_sarif(findings: List[Finding], sources: Dict[str, str]) -> str:
