@@ -13,7 +13,7 @@ import libcst as cst
 
 from .api import Api
 from .config import Config
-from .flavour import detect_flavour
+from .flavour import detect_flavour, flavour_of_base
 from .index import FileIndex
 from .names import NameResolver
 
@@ -44,3 +44,7 @@ class FileContext:
         if self._flavour is None:
             self._flavour = detect_flavour(self.names, self.source, self.config.keras)
         return self._flavour
+
+    def class_flavour(self, raw_base: Optional[str]) -> str:
+        """"keras2" or "keras3" for a class whose Keras base was imported as `raw_base`."""
+        return flavour_of_base(raw_base, self.names, self.source, self.config.keras)

@@ -16,7 +16,9 @@ from typing import Optional
 
 from .names import KERAS2_MODULES, NameResolver
 
-_LEGACY_ENV = re.compile(r"""TF_USE_LEGACY_KERAS['"]\s*\]?\s*[=,]\s*['"]?(1|true|True)""")
+# os.environ["TF_USE_LEGACY_KERAS"] = "1", .setdefault(..., "1"),
+# .update({"TF_USE_LEGACY_KERAS": "1"}), .update(TF_USE_LEGACY_KERAS="1")
+_LEGACY_ENV = re.compile(r"""TF_USE_LEGACY_KERAS['"]?\s*\]?\s*[=,:]\s*['"]?(1|true|True)""")
 
 
 def _major(dist: str) -> Optional[int]:
@@ -49,6 +51,22 @@ def installed_flavour() -> str:
 
 def detect_flavour(names: NameResolver, source: str, configured: str = "auto") -> str:
     if names.uses_module(*KERAS2_MODULES) or _LEGACY_ENV.search(source):
+        return "keras2"
+    if configured in ("2", "3"):
+        return "keras" + configured
+    return installed_flavour()
+
+
+def flavour_of_base(raw_base: Optional[str], names: NameResolver, source: str,
+                    configured: str = "auto") -> str:
+    """The Keras of one class, from how its Keras base was imported:
+    `tf_keras.Model` is Keras 2 whatever else the file imports; `tf.keras`
+    follows TF_USE_LEGACY_KERAS; standalone `keras` ignores that variable."""
+    if raw_base is None:
+        return detect_flavour(names, source, configured)
+    if raw_base.startswith(KERAS2_MODULES):
+        return "keras2"
+    if raw_base.startswith("tensorflow") and _LEGACY_ENV.search(source):
         return "keras2"
     if configured in ("2", "3"):
         return "keras" + configured

@@ -258,6 +258,23 @@ class FileIndex:
                     todo.append(self.classes[base.value])
         return found
 
+    def keras_base_raw(self, cls: ClassInfo) -> Optional[str]:
+        """How the first Keras base was spelled by its import (before folding):
+        `tf_keras.Model`, `tensorflow.keras.Model`, `keras.Model`."""
+        todo, seen = [cls], set()
+        while todo:
+            c = todo.pop(0)
+            if c.name in seen:
+                continue
+            seen.add(c.name)
+            for base in c.bases:
+                q = self.qualify(base)
+                if q is not None and (self.api.is_model_base(q) or self.api.is_layer_base(q)):
+                    return self.names.raw(base)
+                if q is None and isinstance(base, cst.Name) and base.value in self.classes:
+                    todo.append(self.classes[base.value])
+        return None
+
     def class_kind(self, cls: ClassInfo) -> Optional[str]:
         """"model", "layer" or None (not a Keras class as far as the file shows)."""
         bases = self.keras_bases(cls)
@@ -424,7 +441,11 @@ class FileIndex:
             infos += [self._added(name, None, None, depth)]
             info = join(*infos)
             return info if info.is_keras else self._evidence(cst.Name(name))
-        return self._evidence(cst.Name(name))
+        bound = name in self.module_unknown or name in self.names.aliases \
+            or bool(self.names.star_modules)
+        # A name the file never binds (a scratch file, a name from another
+        # notebook) is no evidence of a model at all.
+        return self._evidence(cst.Name(name)) if bound else NONE
 
     def _added(self, name: str, scope, cls, depth) -> KerasInfo:
         return join(*(self.expr_info(v, scope, cls, depth + 1)

@@ -101,16 +101,11 @@ def test_legacy_env_in_code_means_keras2(env_line):
     assert lint(src, Config(keras="3")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="flavour is per file: importing tf_keras does not make "
-                   "tf.keras Keras 2 (only TF_USE_LEGACY_KERAS does), so a tf.keras.Model "
-                   "in a file that also imports tf_keras is still a Keras 3 model")
 def test_tf_keras_import_does_not_change_tf_keras_models():
     src = model_without_training("import tensorflow as tf\nimport tf_keras\n", "tf.keras")
     assert found(lint(src, Config(keras="3"))) == {(call_line(src), "BN002")}
 
 
-@pytest.mark.xfail(strict=True, reason="flavour: TF_USE_LEGACY_KERAS set through a dict or "
-                   "keyword (os.environ.update) is not recognised")
 @pytest.mark.parametrize("env_line", [
     'os.environ.update({"TF_USE_LEGACY_KERAS": "1"})',
     'os.environ.update(TF_USE_LEGACY_KERAS="1")',

@@ -143,8 +143,6 @@ def test_seed000_subclass_without_training_parameter_keras3():
     assert found(lint(code, KERAS2)) == set()
 
 
-@pytest.mark.xfail(strict=True, reason="BN001 ignores a preceding "
-                   "set_learning_phase(1) under tf_keras, where model(x) then trains")
 def test_seed000_learning_phase_workaround_under_tf_keras_is_not_called_inference():
     # The post's fix for functional models: set the global learning phase.
     # Under tf_keras (Keras 2) model(x) then runs in training mode, so a BN001

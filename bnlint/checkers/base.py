@@ -77,10 +77,15 @@ def passes_training(call: cst.Call) -> bool:
 
     Keras passes positional arguments on to `call`, so `layer(x, training)`,
     `model(x, is_training)` and `model(x, y, True)` pass it too; `model(x,
-    mask)` does not. `training=None` is not a flag."""
+    mask)` does not. A keyword of the model's own, `net(x, is_training=True)`,
+    is passed on by its `call`. `training=None` is not a flag."""
     kw = kwarg(call, "training")
     if kw is not None:
         return not is_literal(kw.value, "None")
+    for arg in call.args:  # the model's own flag: net(x, is_training=True)
+        if arg.keyword is not None and "train" in arg.keyword.value.lower() \
+                and not is_literal(arg.value, "None"):
+            return True
     plain = [a for a in call.args if a.keyword is None and not a.star]
     for arg in plain[1:]:
         value = arg.value

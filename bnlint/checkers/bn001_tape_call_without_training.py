@@ -9,6 +9,7 @@ and Dropout in inference mode.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -17,6 +18,9 @@ import libcst as cst
 from ..index import ClassInfo, Contents, FunctionInfo, KerasInfo
 from ..names import dotted
 from .base import Checker, has_star_kwargs, is_literal, kwarg, passes_training, source_of
+
+
+_LEARNING_PHASE_ON = re.compile(r"set_learning_phase\(\s*(?:1|True)\s*\)")
 
 
 @dataclass
@@ -247,6 +251,8 @@ class TapeCallWithoutTraining(Checker):
         self.report(call, variant, callee=name, holds=holds, where=why)
 
     def check(self) -> None:
+        if self.ctx.flavour == "keras2" and _LEARNING_PHASE_ON.search(self.ctx.source):
+            return  # Keras 2: set_learning_phase(1) makes every call train
         self._trained_cache: Dict[object, Optional[Set[str]]] = {}
         self._tape_names: Dict[int, str] = {}
         col = _Collector(self)

@@ -95,6 +95,7 @@ class CallLosesTraining(Checker):
         ix = self.ctx.index
         params = call.params
         bn_subclass = self._is_bn_subclass(cls)
+        flavour = self.ctx.class_flavour(ix.keras_base_raw(cls))
         deliberate = bn_subclass and _references_self_trainable(call.node)
 
         # 2. training=True default
@@ -114,7 +115,7 @@ class CallLosesTraining(Checker):
         # 1. Keras 3: fit() never passes training to a call() without it
         own_train_step = any(m in c.methods for c in [cls] + ix.local_bases(cls)
                              for m in self.ctx.api.train_step_methods)
-        if kind == "model" and "training" not in params and self.ctx.flavour == "keras3" \
+        if kind == "model" and "training" not in params and flavour == "keras3" \
                 and not own_train_step:  # fit() runs train_step, not call()
             contents = ix.class_contents(cls)
             if contents.contents == Contents.SENSITIVE and not self._used_as_sublayer(cls):
@@ -170,7 +171,7 @@ class CallLosesTraining(Checker):
                 continue
             if not passes_training(c) and training is None and leak_from is not None \
                     and not has_star_kwargs(c) \
-                    and info.contents == Contents.SENSITIVE and self.ctx.flavour == "keras3":
+                    and info.contents == Contents.SENSITIVE and flavour == "keras3":
                 self.report(c, "leak", flavour="keras3", callee=source_of(func),
                             value=leak_value, line=self.line_of(leak_from),
                             context={"function": call.node})
