@@ -64,8 +64,18 @@ class _Walker(cst.CSTVisitor):
         self.parent: Dict[cst.FunctionDef, Optional[cst.FunctionDef]] = {}
         self.calls_in: Dict[Optional[cst.FunctionDef], Set[str]] = {None: set()}
         self.bn_in: Dict[Optional[cst.FunctionDef], int] = {}
+        self.class_stack: List[str] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.class_stack.append(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.class_stack.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.class_stack and self.fn_stack[-1] is None:
+            # Calling the class runs its methods (__init__ and what it calls).
+            self.defs.setdefault(self.class_stack[-1], []).append(node)
         self.order[node] = len(self.order)
         self.parent[node] = self.fn_stack[-1]
         self.defs.setdefault(node.name.value, []).append(node)
@@ -110,7 +120,7 @@ class _Walker(cst.CSTVisitor):
             if under_update:
                 self.called_under_update.add(callee)
         before = len(self.bn_sites)
-        rule.note_bn_site(node, self.bn_sites, self.always_training)
+        rule.note_bn_site(node, self.bn_sites, self.always_training, self.fn_stack[-1])
         if len(self.bn_sites) > before:
             fn = self.fn_stack[-1]
             self.bn_in[fn] = self.bn_in.get(fn, 0) + 1
@@ -125,7 +135,7 @@ class _Walker(cst.CSTVisitor):
         """The definition of `name` that `user` calls: the latest one written
         before `user` (a notebook redefining a function), else the first."""
         defs = self.defs.get(name, [])
-        if len(defs) <= 1 or user is None:
+        if len(defs) <= 1 or user is None or any(d.name.value != name for d in defs):
             return defs
         before = [d for d in defs if self.order[d] < self.order[user]]
         return [before[-1]] if before else [defs[0]]
@@ -154,7 +164,8 @@ class _Walker(cst.CSTVisitor):
         # Module-level code that redefines functions (a notebook trying one
         # version after another) builds several graphs: as a caller it then
         # contributes only its own batch norm (checked above).
-        if fn is not None and any(len(d) > 1 for d in self.defs.values()):
+        if fn is not None and any(len(d) > 1 and all(f.name.value == n for f in d)
+                                  for n, d in self.defs.items()):
             starts.discard(None)
         seen: Set[Optional[cst.FunctionDef]] = set()
         stack = list(starts)
@@ -201,7 +212,8 @@ class TrainOpWithoutUpdateOps(Checker):
             self.report(call, "default", call=source_of(call.func), bn_line=bn_line, context={"bn": walker.bn_sites[0]})
 
     # -- batch norm sites ----------------------------------------------------
-    def note_bn_site(self, call: cst.Call, sites: List[cst.CSTNode], always: Set[int]) -> None:
+    def note_bn_site(self, call: cst.Call, sites: List[cst.CSTNode], always: Set[int],
+                     fn: Optional[cst.FunctionDef] = None) -> None:
         ix = self.ctx.index
         api = self.ctx.api
         q = ix.qualify(call.func)
@@ -209,7 +221,7 @@ class TrainOpWithoutUpdateOps(Checker):
         if builder is not None:
             if self._registers_updates(call, builder.training_arg, builder.training_default, "call"):
                 sites.append(call)
-                if self._always_training(call, builder.training_arg, builder.training_default):
+                if self._always_training(call, builder.training_arg, builder.training_default, fn):
                     always.add(id(call))
             return
         for arg in call.args:  # normalizer_fn=slim.batch_norm
@@ -221,13 +233,40 @@ class TrainOpWithoutUpdateOps(Checker):
                                                                builder.training_default, "fn"):
                 sites.append(arg.value)
 
-    def _always_training(self, call: cst.Call, training_arg: str, default: bool) -> bool:
+    def _always_training(self, call: cst.Call, training_arg: str, default: bool,
+                         fn: Optional[cst.FunctionDef] = None) -> bool:
         """Training mode whatever happens (pix2pix-style): the moving statistics
         are never read by this program, so missing updates change nothing."""
         training = kwarg(call, training_arg)
         if training is not None:
-            return is_literal(training.value, "True")
+            if is_literal(training.value, "True"):
+                return True
+            if isinstance(training.value, cst.Name) and fn is not None:
+                return self._param_always_true(fn, training.value.value)
+            return False
         return default and "arg_scope" not in self.ctx.source and not any(a.star for a in call.args)
+
+    def _param_always_true(self, fn: cst.FunctionDef, param: str) -> bool:
+        """`def gen(z, training=True)` whose every call in the file leaves
+        `training` out or passes True."""
+        info = self.ctx.index.function_by_node.get(fn)
+        if info is None or not is_literal(info.params.get(param) or cst.Name("None"), "True"):
+            return False
+        calls = self.ctx.index.calls_by_name.get(fn.name.value, [])
+        if not calls:
+            return False
+        positional = [p for p in info.params if p != "self"]
+        index = positional.index(param)
+        for call, _ in calls:
+            if any(a.star for a in call.args):
+                return False
+            arg = kwarg(call, param)
+            plain = [a for a in call.args if a.keyword is None]
+            if arg is None and index < len(plain):
+                arg = plain[index]
+            if arg is not None and not is_literal(arg.value, "True"):
+                return False
+        return True
 
     def _registers_updates(self, call: cst.Call, training_arg: str, default: bool, how: str) -> bool:
         if how == "call":
