@@ -18,7 +18,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -84,10 +84,12 @@ def _syntax_finding(exc: Exception, filename: str) -> Finding:
 
 
 def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = None,
-              result: Optional[FileResult] = None, noqa: bool = True) -> List[Finding]:
+              result: Optional[FileResult] = None, noqa: bool = True,
+              line_name: Callable[[int], str] = str) -> List[Finding]:
     """Findings for one decoded source text (noqa and per-file ignores applied).
 
-    noqa=False leaves `# noqa` to the caller (flake8 has its own, and `--disable-noqa`)."""
+    noqa=False leaves `# noqa` to the caller (flake8 has its own, and `--disable-noqa`).
+    line_name writes a line a message refers to (a notebook names the cell)."""
     result = result or FileResult(filename)
     api = load_api(config.extra_mode_sensitive_layers)
     codes = selected_codes(config) - set(config.ignored_for(filename))
@@ -133,7 +135,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
         message = rep.message
         for key, node in refs.items():
             if key in message:
-                message = message.replace(key, str(positions[node].start.line))
+                message = message.replace(key, line_name(positions[node].start.line))
         findings.append(Finding(
             rep.code, message, filename, pos.start.line, pos.start.column + 1,
             pos.end.line, pos.end.column + 1, name=specs[rep.code].name,

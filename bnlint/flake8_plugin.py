@@ -43,9 +43,8 @@ class BnlintChecker:
         self.filename = filename
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
-        path = Path(self.filename)
-        directory = path.parent if path.parent != Path("") else Path(".")
-        config = _config_for(str(directory if directory.exists() else Path.cwd()))
+        directory = Path(self.filename).parent  # "stdin" -> "."
+        config = _config_for(str(directory if directory.is_dir() else Path.cwd()))
         source = "".join(self.lines)
         for f in lint_text(source, self.filename, config, noqa=False):
             # flake8 columns are 0-based and displayed +1, so output matches bnlint's.

@@ -25,6 +25,7 @@ from .finding import Finding
 # Cell magics that run their body as Python in the user namespace.
 PYTHON_BODY_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 _ASSIGN_MAGIC = re.compile(r"^\s*[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*[!%]")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _HELP = re.compile(r"^\s*(\?\??.*|[\w.\[\]()*]+\?\??\s*)$")
 
 
@@ -145,7 +146,9 @@ def _is_ipython(line: str) -> bool:
 
 def python_lines(source: str) -> Optional[List[str]]:
     """The cell as Python, line for line; None for a cell magic that is not Python."""
-    lines = source.splitlines()
+    lines = _NEWLINE.split(source)  # Python's line breaks only, not str.splitlines()'s
+    if lines[-1] == "":
+        lines.pop()
     if lines and lines[0].lstrip().startswith("%%"):
         name = lines[0].lstrip()[2:].split(maxsplit=1)
         if not name or name[0] not in PYTHON_BODY_MAGICS:
@@ -176,6 +179,11 @@ class Program:
         """program line -> (cell index, line in that cell)."""
         k = max(0, bisect.bisect_right(self.starts, line) - 1)
         return self.cells[k], line - self.starts[k] + 1
+
+    def name(self, line: int) -> str:
+        """How a message names a program line: "on line 2 in cell 3"."""
+        cell, in_cell = self.locate(line)
+        return f"{in_cell} in cell {cell}"
 
 
 def build(cells: List[Cell], leave_out: frozenset = frozenset()) -> Program:
@@ -258,7 +266,7 @@ def _findings(program: Program, filename: str, config: Config, result) -> List[F
     from .engine import _meta_finding, lint_text
 
     try:
-        return lint_text(program.text, filename, config, result=result)
+        return lint_text(program.text, filename, config, result=result, line_name=program.name)
     except RecursionError:
         return [_meta_finding("BN902", filename, "nesting too deep to analyse")]
     except Exception as exc:  # a bug in bnlint must not end the run

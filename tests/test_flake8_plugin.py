@@ -138,3 +138,29 @@ def test_select_excludes_bn_when_not_selected(tmp_path):
     (tmp_path / "train.py").write_text(BUGGY.format(noqa=""))
     _, rows = flake8("--select", "F", "train.py", cwd=tmp_path)
     assert not _bn(rows)
+
+
+NO_TRAINING_PARAM = """\
+import tensorflow as tf
+
+
+class Net(tf.keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.bn = tf.keras.layers.BatchNormalization()
+
+    def call(self, x):
+        return self.bn(x)
+"""
+
+
+@pytest.mark.parametrize("keras,expected", [("3", {"BN002"}), ("2", set())])
+def test_project_config_reaches_the_plugin(tmp_path, keras, expected):
+    """`[tool.bnlint] keras` changes what is found (a `call()` without `training`
+    only loses the mode under Keras 3), through flake8 as through bnlint."""
+    (tmp_path / "pyproject.toml").write_text(f'[tool.bnlint]\nkeras = "{keras}"\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "net.py").write_text(NO_TRAINING_PARAM)
+    _, rows = flake8("--select", "BN", "pkg", cwd=tmp_path)
+    assert {r[3] for r in rows} == expected
+    assert rows == bnlint_rows("pkg", cwd=tmp_path)

@@ -1,9 +1,12 @@
 """Notebooks: code cells linted as one program, findings reported per cell."""
 
 import json
+import re
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bnlint.config import Config
 from bnlint.engine import lint_bytes
@@ -110,6 +113,8 @@ def test_ipython_lines_become_pass_but_strings_are_left_alone():
     assert python_lines(source) == [
         'doc = """', "!not a shell line", "%not a magic", '"""', "x = (1 +", "     2)", "pass", "    pass"]
     assert python_lines("%%html\n<b>hi</b>\n") is None
+    # U+2028 is a line break to str.splitlines but not to Python
+    assert python_lines('s = "a\u2028b"\r\n!ls\r\n') == ['s = "a\u2028b"', "pass"]
 
 
 def test_noqa_in_a_cell():
@@ -182,3 +187,54 @@ def test_directory_run_and_cache_keep_cells(tmp_path):
     second = run_bnlint("--keras", "3", "--output-format", "json", ".", cwd=tmp_path)  # from the cache
     assert json.loads(first.stdout) == json.loads(second.stdout)
     assert [r["cell"] for r in json.loads(second.stdout)] == [3]
+
+
+# -- any .py split into cells gives the same findings ---------------------------------
+def _invalid_examples():
+    from bnlint.specs import load_specs
+
+    return [textwrap.dedent(ex.code) for code, spec in sorted(load_specs().items())
+            if not code.startswith("BN9") for ex in spec.invalid]
+
+
+EXAMPLES = _invalid_examples()
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_splitting_a_file_into_cells_keeps_its_findings(data):
+    """Cut a rule example into cells at top-level statements, with markdown cells
+    and magics between them: every finding comes back at the same place."""
+    import ast
+
+    source = data.draw(st.sampled_from(EXAMPLES))
+    lines = source.splitlines(True)
+    starts = sorted({node.lineno for node in ast.parse(source).body} | {1})
+    cuts = sorted(set(data.draw(st.lists(st.sampled_from(starts), max_size=4))) | {1})
+    cells, origin = [], {}  # origin: (cell, line in cell) -> line in the .py
+    for k, start in enumerate(cuts):
+        end = cuts[k + 1] if k + 1 < len(cuts) else len(lines) + 1
+        if data.draw(st.booleans()):
+            cells.append(("markdown", "Some *notes*\n"))
+        magic = data.draw(st.sampled_from(["", "%matplotlib inline\n", "!nvidia-smi\n"]))
+        cells.append(("code", magic + "".join(lines[start - 1:end - 1])))
+        for n in range(start, end):
+            origin[(len(cells), n - start + 1 + bool(magic))] = n
+    want = [(f.code, f.line, f.column, f.message) for f in lint_bytes(source.encode(), "x.py", KERAS3)]
+    found = lint_nb(notebook(*cells))
+    where_in_py = {f"{line} in cell {cell}": str(n) for (cell, line), n in origin.items()}
+    got = [(f.code, origin[(f.cell, f.line)], f.column,
+            re.sub(r"\d+ in cell \d+", lambda m: where_in_py[m.group()], f.message)) for f in found]
+    assert sorted(got) == sorted(want) and want
+
+
+def test_a_message_that_names_a_line_names_its_cell():
+    text = notebook(
+        ("code", 'import tensorflow as tf\ntraining_node = tf.placeholder_with_default(True, (), name="t")\n'),
+        ("code", "net = tf.layers.conv2d(input_node, 32, (3, 3))\n"
+                 "net = tf.layers.batch_normalization(net, training=training_node)\n"),
+        ("markdown", "Train it:\n"),
+        ("code", "train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n"))
+    (f,) = lint_nb(text)
+    assert (f.code, f.cell, f.line) == ("BN003", 4, 1)
+    assert "(batch norm built on line 2 in cell 2)" in f.message
