@@ -16,6 +16,7 @@ from .config import Config
 from .flavour import detect_flavour, flavour_of_base
 from .index import FileIndex
 from .names import NameResolver
+from .project import ModuleLocator
 
 
 @dataclass
@@ -31,11 +32,17 @@ class FileContext:
 
     def __post_init__(self) -> None:
         self.names = NameResolver.from_module(self.module)
+        self.locator = ModuleLocator(self.filename)
+
+    @property
+    def dependencies(self) -> list:
+        """Other project files the findings were computed from (cache keys)."""
+        return self.locator.used
 
     @property
     def index(self) -> FileIndex:
         if self._index is None:
-            self._index = FileIndex(self.module, self.names, self.api)
+            self._index = FileIndex(self.module, self.names, self.api, self.locator)
         return self._index
 
     @property

@@ -19,6 +19,7 @@ import libcst as cst
 
 from .api import Api
 from .names import NameResolver, dotted
+from .project import ModuleLocator
 
 Scope = Union[cst.Module, cst.FunctionDef]
 
@@ -213,8 +214,11 @@ class _Indexer(cst.CSTVisitor):
 class FileIndex:
     """The facts of one file that the Keras rules share."""
 
-    def __init__(self, module: cst.Module, resolver: NameResolver, api: Api) -> None:
+    def __init__(self, module: cst.Module, resolver: NameResolver, api: Api,
+                 locator: Optional["ModuleLocator"] = None) -> None:
         self.module = module
+        self.locator = locator
+        self._external: Dict[str, Optional["FileIndex"]] = {}
         self.names = resolver
         self.api = api
         self.classes: Dict[str, ClassInfo] = {}
@@ -239,6 +243,34 @@ class FileIndex:
                 and node.value not in self.classes and node.value not in self.functions:
             q = self.names.qualify_star(node.value, self._known)
         return q
+
+    # -- the user's other modules -------------------------------------------
+    def external(self, qualified: str) -> Optional[KerasInfo]:
+        """What `pkg.mod.Name` holds when pkg/mod.py is a file of the user's
+        project; None when it is not (a pip package, a missing file)."""
+        if self.locator is None or qualified.split(".")[0] in self.api.clean_libraries:
+            return None
+        module, _, attr = qualified.rpartition(".")
+        if not module:
+            return None
+        if module not in self._external:
+            self._external[module] = None
+            path = self.locator.find(module)
+            parsed = self.locator.load(path) if path is not None else None
+            if parsed is not None:
+                self._external[module] = FileIndex(parsed, NameResolver.from_module(parsed),
+                                                   self.api, self.locator.child(path))
+        other = self._external[module]
+        if other is None:
+            return None
+        if attr in other.classes:
+            return other.class_contents(other.classes[attr])
+        if attr in other.functions:
+            fn = other.functions[attr]
+            return join(*(other.expr_info(r, fn, fn.cls) for r in fn.returns))
+        if attr in other.module_assigns:
+            return other.name_info(attr, None, None)
+        return None
 
     # -- classes -------------------------------------------------------------
     def keras_bases(self, cls: ClassInfo) -> List[str]:
@@ -488,7 +520,8 @@ class FileIndex:
                 return KerasInfo(Contents.OPAQUE, "a model loaded at run time")
             if q.startswith("keras.layers."):
                 return join(CLEAN, *(self.expr_info(a.value, scope, cls, depth + 1) for a in call.args))
-            return NONE
+            ext = self.external(q)
+            return ext if ext is not None else NONE
         if isinstance(func, cst.Name):
             if func.value in self.classes:
                 return self.class_contents(self.classes[func.value])
@@ -536,6 +569,11 @@ class FileIndex:
             info = self.call_info(call, scope, cls)
             if info.is_keras:
                 return info
+            if q.split(".")[0] in api.clean_libraries:
+                return CLEAN
+            ext = self.external(q)
+            if ext is not None:
+                return ext if ext.is_keras else CLEAN
             if not api.may_build_layers(q):
                 return CLEAN
             return KerasInfo(Contents.OPAQUE, f"{q.lstrip('.')}() from another module")
