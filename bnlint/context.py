@@ -36,8 +36,9 @@ class FileContext:
 
     @property
     def dependencies(self) -> list:
-        """Other project files the findings were computed from (cache keys)."""
-        return self.locator.used
+        """Other project files the findings were computed from (cache keys),
+        and the paths whose absence they assumed."""
+        return self.locator.used + self.locator.missing
 
     @property
     def index(self) -> FileIndex:

@@ -34,6 +34,7 @@ class ModuleLocator:
     def __init__(self, filename: str, depth: int = 0) -> None:
         self.depth = depth
         self.used: List[str] = []  # files whose contents a finding depends on
+        self.missing: List[str] = []  # files whose absence it depends on
         path = Path(filename)
         self.folder: Optional[Path] = path.resolve().parent if filename not in ("", "-") \
             and path.is_file() else None
@@ -62,11 +63,14 @@ class ModuleLocator:
             roots = [base]
         else:
             roots = self._roots()
+        tried = []
         for root in roots:
             stem = root.joinpath(*parts)
             for candidate in (stem.with_suffix(".py"), stem / "__init__.py"):
                 if candidate.is_file():
                     return candidate
+                tried.append(os.fspath(candidate))
+        self.missing.extend(tried)  # creating one of them changes the answer
         return None
 
     def load(self, path: Path) -> Optional[cst.Module]:
@@ -90,4 +94,5 @@ class ModuleLocator:
     def child(self, path: Path) -> "ModuleLocator":
         locator = ModuleLocator(os.fspath(path), self.depth + 1)
         locator.used = self.used  # one list: every file the result depends on
+        locator.missing = self.missing
         return locator

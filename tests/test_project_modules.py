@@ -1,0 +1,102 @@
+"""Imports into the user's own project are followed (bnlint/project.py)."""
+
+import json
+import textwrap
+
+from conftest import run_bnlint
+
+PLAIN = """\
+import tensorflow as tf
+
+class PlainNet(tf.keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.head = tf.keras.layers.Dense(3)
+
+    def call(self, x, training=None):
+        return self.head(x)
+"""
+
+WITH_BN = """\
+import tensorflow as tf
+
+class PlainNet(tf.keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.bn = tf.keras.layers.BatchNormalization()
+
+    def call(self, x, training=None):
+        return self.bn(x)
+"""
+
+TRAIN = """\
+import tensorflow as tf
+from {module} import PlainNet
+
+net = PlainNet()
+
+def step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(net(x) - y))
+    return tape.gradient(loss, net.trainable_variables)
+"""
+
+
+def _findings(tmp_path, *extra):
+    result = run_bnlint("--output-format", "json", *extra, str(tmp_path), cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr.decode()
+    return [(f["filename"].rsplit("/", 1)[-1], f["line"], f["code"], f["message"])
+            for f in json.loads(result.stdout)]
+
+
+def test_sibling_model_without_mode_layers_is_not_reported(tmp_path):
+    (tmp_path / "plainnet.py").write_text(PLAIN)
+    (tmp_path / "train.py").write_text(TRAIN.format(module="plainnet"))
+    assert _findings(tmp_path, "--no-cache") == []
+
+
+def test_sibling_model_with_batch_norm_is_reported_as_holding_it(tmp_path):
+    (tmp_path / "plainnet.py").write_text(WITH_BN)
+    (tmp_path / "train.py").write_text(TRAIN.format(module="plainnet"))
+    found = _findings(tmp_path, "--no-cache")
+    assert [(f, line, code) for f, line, code, _ in found] == [("train.py", 8, "BN001")]
+    assert "its BatchNormalization runs in inference mode" in found[0][3]
+
+
+def test_package_and_relative_imports(tmp_path):
+    pkg = tmp_path / "proj"
+    (pkg / "models").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models" / "__init__.py").write_text("")
+    (pkg / "models" / "net.py").write_text(WITH_BN)
+    (pkg / "train_abs.py").write_text(TRAIN.format(module="proj.models.net"))
+    (pkg / "train_rel.py").write_text(TRAIN.format(module=".models.net"))
+    found = {(f, code) for f, _, code, _ in _findings(tmp_path, "--no-cache")}
+    assert found == {("train_abs.py", "BN001"), ("train_rel.py", "BN001")}
+
+
+def test_unknown_module_stays_a_conditional_finding(tmp_path):
+    (tmp_path / "train.py").write_text(TRAIN.format(module="somewhere_else"))
+    found = _findings(tmp_path, "--no-cache")
+    assert [(f, code) for f, _, code, _ in found] == [("train.py", "BN001")]
+    assert "if it holds BatchNormalization or Dropout" in found[0][3]
+
+
+def test_cache_notices_a_changed_sibling(tmp_path):
+    cache = tmp_path.parent / (tmp_path.name + "-cache")
+    (tmp_path / "plainnet.py").write_text(WITH_BN)
+    (tmp_path / "train.py").write_text(TRAIN.format(module="plainnet"))
+    assert len(_findings(tmp_path, "--cache-dir", str(cache))) == 1
+    (tmp_path / "plainnet.py").write_text(PLAIN)  # train.py itself is unchanged
+    assert _findings(tmp_path, "--cache-dir", str(cache)) == []
+    (tmp_path / "plainnet.py").write_text(textwrap.dedent(WITH_BN))
+    assert len(_findings(tmp_path, "--cache-dir", str(cache))) == 1
+
+
+def test_cache_notices_a_sibling_that_appears(tmp_path):
+    cache = tmp_path.parent / (tmp_path.name + "-cache")
+    (tmp_path / "train.py").write_text(TRAIN.format(module="plainnet"))
+    first = _findings(tmp_path, "--cache-dir", str(cache))
+    assert "if it holds" in first[0][3]  # plainnet.py does not exist yet
+    (tmp_path / "plainnet.py").write_text(PLAIN)
+    assert _findings(tmp_path, "--cache-dir", str(cache)) == []
