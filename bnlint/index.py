@@ -245,10 +245,11 @@ class FileIndex:
         return q
 
     # -- the user's other modules -------------------------------------------
-    def external(self, qualified: str) -> Optional[KerasInfo]:
-        """What `pkg.mod.Name` holds when pkg/mod.py is a file of the user's
-        project; None when it is not (a pip package, a missing file)."""
-        if self.locator is None or qualified.split(".")[0] in self.api.clean_libraries:
+    def external_target(self, qualified: Optional[str]) -> Optional[tuple]:
+        """(index of the project module, name in it) for `pkg.mod.Name`, or
+        None when pkg/mod.py is not a file of the user's project."""
+        if not qualified or self.locator is None \
+                or qualified.split(".")[0] in self.api.clean_libraries:
             return None
         module, _, attr = qualified.rpartition(".")
         if not module:
@@ -261,8 +262,23 @@ class FileIndex:
                 self._external[module] = FileIndex(parsed, NameResolver.from_module(parsed),
                                                    self.api, self.locator.child(path))
         other = self._external[module]
-        if other is None:
+        return (other, attr) if other is not None else None
+
+    def star_qualify(self, name: str) -> Optional[str]:
+        """A bare name that may come from `from mymodule import *`."""
+        for module in sorted(self.names.star_modules):
+            target = self.external_target(f"{module}.{name}")
+            if target is not None and (name in target[0].functions or name in target[0].classes):
+                return f"{module}.{name}"
+        return None
+
+    def external(self, qualified: str) -> Optional[KerasInfo]:
+        """What `pkg.mod.Name` holds when pkg/mod.py is a file of the user's
+        project; None when it is not (a pip package, a missing file)."""
+        target = self.external_target(qualified)
+        if target is None:
             return None
+        other, attr = target
         if attr in other.classes:
             return other.class_contents(other.classes[attr])
         if attr in other.functions:

@@ -224,6 +224,9 @@ class TrainOpWithoutUpdateOps(Checker):
                 if self._always_training(call, builder.training_arg, builder.training_default, fn):
                     always.add(id(call))
             return
+        if builder is None and self._builds_bn_elsewhere(call):
+            sites.append(call)  # a helper of the user's other module builds it
+            return
         for arg in call.args:  # normalizer_fn=slim.batch_norm
             if arg.keyword is None or not isinstance(arg.value, (cst.Attribute, cst.Name)):
                 continue
@@ -232,6 +235,42 @@ class TrainOpWithoutUpdateOps(Checker):
             if builder is not None and self._registers_updates(call, builder.training_arg,
                                                                builder.training_default, "fn"):
                 sites.append(arg.value)
+
+    def _builds_bn_elsewhere(self, call: cst.Call) -> bool:
+        """Does this call run a function or class of the user's other module
+        that builds TF1 batch norm registering its updates?"""
+        ix = self.ctx.index
+        if ix.locator is None:
+            return False
+        q = ix.qualify(call.func)
+        if q is None and isinstance(call.func, cst.Name) and call.func.value not in ix.functions \
+                and call.func.value not in ix.classes and ix.names.star_modules:
+            q = ix.star_qualify(call.func.value)
+        target = ix.external_target(q) if q else None
+        if target is None:
+            return False
+        other, attr = target
+        todo = ([other.functions[attr]] if attr in other.functions else []) + \
+            (list(other.classes[attr].methods.values()) if attr in other.classes else [])
+        seen = set()
+        while todo:
+            fn = todo.pop()
+            if id(fn) in seen or len(seen) > 50:
+                continue
+            seen.add(id(fn))
+            for inner in fn.calls:
+                iq = other.qualify(inner.func)
+                builder = self.ctx.api.tf1_builder(iq) if iq else None
+                if builder is not None:
+                    uc = kwarg(inner, "updates_collections")
+                    training = kwarg(inner, builder.training_arg)
+                    if (uc is None or not is_literal(uc.value, "None")) and not (
+                            training is not None and is_literal(training.value, "False")) and not (
+                            training is None and not builder.training_default):
+                        return True
+                elif isinstance(inner.func, cst.Name) and inner.func.value in other.functions:
+                    todo.append(other.functions[inner.func.value])
+        return False
 
     def _always_training(self, call: cst.Call, training_arg: str, default: bool,
                          fn: Optional[cst.FunctionDef] = None) -> bool:
