@@ -66,14 +66,38 @@ def _child_spec(args, target: str, module: bool, script_args: List[str]):
                     progress=_want_progress(getattr(args, "progress", "auto")))
 
 
-def _static_findings(files: List[str], config_path: Optional[Path], start: str):
-    from ..config import load_config
-    from ..engine import lint_paths
-    from ..finding import sort_findings
+class _StaticScan:
+    """Lints the script while the child runs (the parent is idle then), and
+    the other files the child reports afterwards; no cache, so nothing is
+    written into the user's tree."""
 
-    config = load_config(Path(start), config_path)
-    results = lint_paths(files, config, jobs=1, use_cache=False)  # never write into the user's tree
-    return sort_findings([f for r in results for f in r.findings])
+    def __init__(self, config_path: Optional[Path], start: str):
+        from ..config import load_config
+
+        self.config = load_config(Path(start), config_path)
+        self.findings: Dict[str, list] = {}
+        self._thread = None
+
+    def lint(self, files: List[str]) -> None:
+        from ..engine import lint_paths
+
+        todo = [f for f in files if f not in self.findings]
+        for result in lint_paths(todo, self.config, jobs=1, use_cache=False):
+            self.findings[result.filename] = result.findings
+
+    def start(self, files: List[str]) -> None:
+        import threading
+
+        self._thread = threading.Thread(target=self.lint, args=(files,), daemon=True)
+        self._thread.start()
+
+    def result(self, files: List[str]):
+        from ..finding import sort_findings
+
+        if self._thread is not None:
+            self._thread.join()
+        self.lint(files)
+        return sort_findings([f for name in files for f in self.findings.get(name, [])])
 
 
 def _relative(files: List[str]) -> List[str]:
@@ -108,10 +132,12 @@ def run(args: argparse.Namespace, out) -> int:
             raise _usage_error("give a script or -m MODULE")
     target = args.module or args.script
     spec = _child_spec(args, target, bool(args.module), script_args)
+    script_path = os.path.abspath(os.path.join(args.cwd or ".", target)) if args.script else None
+    scan = _StaticScan(args.config, os.path.dirname(script_path) if script_path else (args.cwd or "."))
+    if script_path:
+        scan.start(_relative([os.path.realpath(script_path)]))
     record = run_child(spec)
-    start = os.path.dirname(os.path.abspath(os.path.join(args.cwd or ".", target))) if args.script \
-        else (args.cwd or ".")
-    findings = _static_findings(_relative(record.get("files", [])), args.config, start)
+    findings = scan.result(_relative(record.get("files", [])))
     return _report(findings, record, args.output_format, out)
 
 

@@ -122,6 +122,12 @@ class Judge:
             by_layer.setdefault(c["layer"], set()).add(self._effective_training(c))
         bad = {lid: v for lid, v in by_layer.items() if v & {"False", "None"}}
         lids = sorted(by_layer)
+        frozen = [lid for lid in bad if not self.layers.get(lid, {}).get("trainable", True)]
+        if bad and len(frozen) == len(bad):
+            return Verdict(f, REFUTED, f"{self._layer_label(frozen[0])} ran with training=False/None, but it "
+                                       "is frozen (trainable=False), so it runs in inference mode whatever "
+                                       "`training` says", lids)
+        bad = {lid: v for lid, v in bad.items() if lid not in frozen}
         if bad:
             parts = []
             for lid, values in sorted(bad.items()):

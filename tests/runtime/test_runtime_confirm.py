@@ -117,6 +117,15 @@ def test_keras3_bug_behind_untaken_branch_is_not_reached(project):
     assert proc.returncode == 0
 
 
+def test_keras3_frozen_base_refutes_the_static_finding(project):
+    proc, payload = confirm(project, "k3_frozen_base.py")
+    assert observed(payload) == expected(project, "k3_frozen_base.py")
+    [text] = evidence(payload, "BN001")
+    assert "frozen (trainable=False)" in text
+    assert payload["runtime_findings"] == []  # a frozen BN that never updates is not a bug
+    assert proc.returncode == 0
+
+
 def test_keras3_crash_is_reported_with_traceback_and_findings_so_far(project):
     proc, payload = confirm(project, "k3_crash.py")
     assert observed(payload) == expected(project, "k3_crash.py")
