@@ -12,12 +12,17 @@ _NOQA = re.compile(
 )
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def noqa_map(source: str) -> Dict[int, Optional[Tuple[str, ...]]]:
     """line number -> None (all codes) or the codes named; only lines with noqa."""
     out: Dict[int, Optional[Tuple[str, ...]]] = {}
     if "noqa" not in source.lower():
         return out
-    for lineno, line in enumerate(source.splitlines(), start=1):
+    # Python's own line breaks only: str.splitlines() also breaks at form
+    # feeds and U+2028, which would shift every later line number.
+    for lineno, line in enumerate(_LINE_BREAK.split(source), start=1):
         if "#" not in line:
             continue
         m = _NOQA.search(line)

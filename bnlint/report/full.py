@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Dict, List
 
 from ..finding import Finding
@@ -13,7 +14,7 @@ def format_full(findings: List[Finding], sources: Dict[str, str]) -> str:
     out = []
     for f in findings:
         out.append(f"{f.location()}: {f.code} {f.message}")
-        lines = sources.get(f.filename, "").splitlines()
+        lines = re.split(r"\r\n|\r|\n", sources.get(f.filename, ""))
         if f.cell is not None:  # a notebook: show the cell's line, not the JSON's
             from ..notebook import cell_source
             lines = cell_source(sources.get(f.filename, ""), f.cell).splitlines()
