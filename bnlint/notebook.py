@@ -146,9 +146,26 @@ def _is_ipython(line: str) -> bool:
 
 def python_lines(source: str) -> Optional[List[str]]:
     """The cell as Python, line for line; None for a cell magic that is not Python."""
+    cell = _python_cell(source)
+    return None if cell is None else cell[0]
+
+
+def _leading_indent(lines: List[str]) -> Tuple[List[str], List[int]]:
+    """IPython runs an indented cell dedented by its first line's indentation;
+    the columns removed from each line, to put them back in findings."""
+    first = next((line for line in lines if line.strip()), "")
+    prefix = first[: len(first) - len(first.lstrip())]
+    if not prefix:
+        return lines, [0] * len(lines)
+    cut = [len(prefix) if line.startswith(prefix) else 0 for line in lines]
+    return [line[n:] for line, n in zip(lines, cut)], cut
+
+
+def _python_cell(source: str) -> Optional[Tuple[List[str], List[int]]]:
     lines = _NEWLINE.split(source)  # Python's line breaks only, not str.splitlines()'s
     if lines[-1] == "":
         lines.pop()
+    lines, cut = _leading_indent(lines)
     if lines and lines[0].lstrip().startswith("%%"):
         name = lines[0].lstrip()[2:].split(maxsplit=1)
         if not name or name[0] not in PYTHON_BODY_MAGICS:
@@ -165,7 +182,7 @@ def python_lines(source: str) -> Optional[List[str]]:
             continue
         depth, quote, continued = _scan(line, depth, quote)
         out.append(line)
-    return out
+    return out, cut
 
 
 # -- the program and its map back to cells ------------------------------------
@@ -174,6 +191,7 @@ class Program:
     text: str
     starts: List[int]  # the program line where each included cell begins
     cells: List[int]  # the cell index for each entry in `starts`
+    cut: Dict[int, int]  # program line -> columns IPython's dedent removed there
 
     def locate(self, line: int) -> Tuple[int, int]:
         """program line -> (cell index, line in that cell)."""
@@ -190,28 +208,30 @@ def build(cells: List[Cell], leave_out: frozenset = frozenset()) -> Program:
     parts: List[str] = []
     starts: List[int] = []
     indices: List[int] = []
+    cuts: Dict[int, int] = {}
     line = 1
     for cell in cells:
-        if cell.index in leave_out:
+        code = None if cell.index in leave_out else _python_cell(cell.source)
+        if not code or not code[0]:
             continue
-        lines = python_lines(cell.source)
-        if not lines:
-            continue
+        lines, cut = code
         starts.append(line)
         indices.append(cell.index)
         parts.extend(lines)
+        cuts.update((line + k, n) for k, n in enumerate(cut) if n)
         line += len(lines)
-    return Program("\n".join(parts) + ("\n" if parts else ""), starts or [1], indices or [0])
+    return Program("\n".join(parts) + ("\n" if parts else ""), starts or [1], indices or [0], cuts)
 
 
 def _in_cell(f: Finding, program: Program) -> Finding:
     cell, line = program.locate(f.line)
     end_cell, end_line = program.locate(f.end_line)
+    column = f.column + program.cut.get(f.line, 0)
     if end_cell != cell:  # cannot happen for a node; keep the span inside the cell
-        end_line, end_column = line, f.column
+        end_line, end_column = line, column
     else:
-        end_column = f.end_column
-    return replace(f, cell=cell, line=line, end_line=end_line, end_column=end_column)
+        end_column = f.end_column + program.cut.get(f.end_line, 0)
+    return replace(f, cell=cell, line=line, column=column, end_line=end_line, end_column=end_column)
 
 
 # -- where a cell line sits in the .ipynb file (for GitHub and SARIF) ----------

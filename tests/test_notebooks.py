@@ -19,10 +19,11 @@ KERAS3 = Config(keras="3")
 
 
 def notebook(*cells, metadata=None, as_string=False):
-    """cells: ("code" | "markdown", text); sources as nbformat writes them, a list of lines."""
+    """cells: ("code" | "markdown", text); sources as nbformat writes them, a list of lines.
+    A cell ("code", text, "as is") keeps its indentation."""
     out = []
-    for kind, text in cells:
-        text = textwrap.dedent(text)
+    for kind, text, *as_is in cells:
+        text = text if as_is else textwrap.dedent(text)
         source = text if as_string else text.splitlines(True)
         cell = {"cell_type": kind, "metadata": {}, "source": source}
         if kind == "code":
@@ -115,6 +116,13 @@ def test_ipython_lines_become_pass_but_strings_are_left_alone():
     assert python_lines("%%html\n<b>hi</b>\n") is None
     # U+2028 is a line break to str.splitlines but not to Python
     assert python_lines('s = "a\u2028b"\r\n!ls\r\n') == ['s = "a\u2028b"', "pass"]
+
+
+def test_an_indented_cell_runs_dedented_as_in_ipython():
+    train = ("code", "  with tf.GradientTape() as tape:\n      out = model(x)\n", "as is")
+    (f,) = lint_nb(notebook(IMPORTS, BUILD, ("code", "  x = tf.reshape(x, [2, 4])\n", "as is"), train))
+    assert where([f]) == [("BN001", 4, 2, 13)]  # the column in the cell as written
+    assert (f.end_line, f.end_column) == (2, 21)
 
 
 def test_noqa_in_a_cell():
