@@ -1,8 +1,10 @@
-"""A custom training loop whose BatchNormalization never trains (BN001).
+"""BN001 example: a custom training loop over a model with BatchNormalization.
 
-The model is called inside the tape without training=True, so BN runs in
-inference mode: it normalises with its moving statistics (0 and 1) and
-never updates them.
+examples/buggy calls the model inside the tape without training=True, so
+BN runs in inference mode: it normalises with its moving statistics (0 and
+1) and never updates them; the printed moving mean stays 0.
+examples/fixed passes training=True (what `bnlint --fix` writes), and the
+moving mean moves.
 """
 
 import numpy as np

@@ -1,8 +1,10 @@
-"""A subclassed model whose call() drops the training mode (BN002).
+"""BN002 example: a subclassed Keras 3 model trained with fit().
 
 Under Keras 3, fit() passes training=True only to a call() that declares a
-`training` parameter; this one does not, so its BatchNormalization stays
-in inference mode for the whole fit().
+`training` parameter. examples/buggy's call() does not, so its
+BatchNormalization stays in inference mode for the whole fit() (the printed
+moving mean stays 0); examples/fixed adds `training=None` (what
+`bnlint --fix` writes).
 """
 
 import numpy as np

@@ -1,9 +1,11 @@
-"""TF1 graph code whose train op ignores the batch norm updates (BN003).
+"""BN003 example: TF1 graph code with batch norm and a train op.
 
 tf.compat.v1.layers.batch_normalization puts its moving-average updates in
 tf.GraphKeys.UPDATE_OPS; nothing runs them unless the train op depends on
-them, so the moving statistics stay at 0 and 1. Needs tf_keras on TF >= 2.16
-(TF_USE_LEGACY_KERAS=1).
+them. examples/buggy builds the train op without that dependency, so the
+moving statistics stay at 0 and 1; examples/fixed creates it under
+control_dependencies (what `bnlint --fix` writes). Needs tf_keras on
+TF >= 2.16 (TF_USE_LEGACY_KERAS=1).
 """
 
 import os
