@@ -15,7 +15,7 @@ import stat
 import sys
 import tokenize
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -45,6 +45,9 @@ class FileResult:
     parsed: bool = False  # reached libcst
     skipped: bool = False  # pre-filter said no rule can fire
     cached: bool = False
+    # Other project files the findings were computed from (project.py); the
+    # cache entry is valid only while they are unchanged.
+    dependencies: List[str] = field(default_factory=list)
 
 
 def _meta_finding(code: str, filename: str, detail: str, line: int = 1, column: int = 1) -> Finding:
@@ -91,6 +94,8 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     noqa=False leaves `# noqa` to the caller (flake8 has its own, and `--disable-noqa`).
     line_name writes a line a message refers to (a notebook names the cell)."""
     result = result or FileResult(filename)
+    if text.startswith("\ufeff"):  # callers with their own decoding (editors)
+        text = text[1:]
     api = load_api(config.extra_mode_sensitive_layers)
     codes = selected_codes(config) - set(config.ignored_for(filename))
     data = data if data is not None else text.encode("utf-8", "surrogatepass")
@@ -125,6 +130,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
         checker = CHECKERS[code](ctx)
         reports += checker.run()
         refs.update(checker.refs)
+    result.dependencies = list(dict.fromkeys(ctx.dependencies))
     if not reports:
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
@@ -194,8 +200,20 @@ def _init_worker(config: Config) -> None:
     _WORKER_CONFIG = config
 
 
-def _worker(path: str) -> FileResult:
-    return lint_file(path, _WORKER_CONFIG)
+def _worker(item: Tuple[str, bytes]) -> FileResult:
+    return _lint_guarded(item[0], item[1], _WORKER_CONFIG)
+
+
+def _lint_guarded(path: str, data: bytes, config: Config) -> FileResult:
+    """lint_bytes for bytes already read; nothing escapes but a dead process."""
+    result = FileResult(path)
+    try:
+        result.findings = lint_bytes(data, path, config, result)
+    except RecursionError:
+        result.findings = [_meta_finding("BN902", path, "nesting too deep to analyse")]
+    except Exception as exc:  # e.g. from a format hook outside lint_text's guard
+        result.findings = [_meta_finding("BN903", path, f"{type(exc).__name__}: {exc}")]
+    return result
 
 
 @dataclass
@@ -220,7 +238,7 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     codes = selected_codes(config)
     cache = Cache(cache_dir, config) if use_cache else None
     results: Dict[str, FileResult] = {}
-    todo: List[str] = []
+    todo: List[Tuple[str, bytes]] = []
     for path in paths:
         stats.files += 1
         data, problem = read_file(path)
@@ -237,46 +255,58 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
                 results[path] = FileResult(path, hit, cached=True)
                 stats.cached += 1
                 continue
-        todo.append(path)
+        todo.append((path, data))
+    # The bytes read here are the bytes linted and the cache key: a file
+    # edited during the run cannot get another version's findings.
+    contents = dict(todo)
     for res in _run_many(todo, config, jobs):
         results[res.filename] = res
         stats.parsed += int(res.parsed)
         stats.skipped += int(res.skipped)
         if cache is not None and not any(f.code in ("BN901", "BN903") for f in res.findings):
-            data, problem = read_file(res.filename)
-            if data is not None:
-                cache.put(res.filename, data, res.findings)
+            cache.put(res.filename, contents[res.filename], res.findings, res.dependencies)
     return [results[p] for p in paths if p in results]
 
 
-def _run_many(paths: List[str], config: Config, jobs: Optional[int]) -> Iterable[FileResult]:
+def _run_many(items: List[Tuple[str, bytes]], config: Config, jobs: Optional[int]) -> Iterable[FileResult]:
+    """Results in completion order. Largest files are submitted first, one
+    file per task: the slowest file then starts early instead of ending a
+    chunk of others, which keeps both cores busy to the end."""
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(paths) < POOL_MIN_FILES:
-        for path in paths:
-            yield lint_file(path, config)
+    if jobs <= 1 or len(items) < POOL_MIN_FILES:
+        for path, data in items:
+            yield _lint_guarded(path, data, config)
         return
-    done: Set[str] = set()
+    pending = {path: data for path, data in items}
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_init_worker,
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items)), initializer=_init_worker,
                                  initargs=(config,)) as pool:
-            chunk = max(1, min(16, len(paths) // (jobs * 4)))
-            for res in pool.map(_worker, paths, chunksize=chunk):
-                done.add(res.filename)
+            order = sorted(items, key=lambda item: -len(item[1]))
+            futures = {pool.submit(_worker, item): item[0] for item in order}
+            for future in as_completed(futures):
+                path = futures[future]
+                try:
+                    res = future.result()
+                except BrokenProcessPool:
+                    raise
+                except Exception as exc:  # e.g. a result that cannot be pickled
+                    res = FileResult(path, [_meta_finding("BN903", path, f"{type(exc).__name__}: {exc}")])
+                pending.pop(path, None)
                 yield res
     except BrokenProcessPool:
-        # A worker died (segfault, OOM kill). Check the rest one by one, each in
-        # its own process, so the one file that kills a worker is named.
-        for path in paths:
-            if path not in done:
-                yield _isolated(path, config)
+        # A worker died (segfault, OOM kill, a signal). Check the rest one by
+        # one, each in its own process, so the file that kills a worker is named.
+        for path, data in pending.items():
+            yield _isolated(path, data, config)
 
 
-def _isolated(path: str, config: Config) -> FileResult:
+def _isolated(path: str, data: bytes, config: Config) -> FileResult:
     try:
         with ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(config,)) as pool:
-            return pool.submit(_worker, path).result()
+            return pool.submit(_worker, (path, data)).result()
     except BrokenProcessPool:
-        return FileResult(path, [_meta_finding("BN903", path, "the worker process checking this file crashed")])
+        return FileResult(path, [_meta_finding(
+            "BN903", path, "the worker process checking this file died (crash, out of memory or killed)")])
 
 
 def python_version_note() -> str:

@@ -2,10 +2,17 @@
 
 Stage 1 is a byte regex per rule built from the names in rules/api.yaml:
 a file that never mentions GradientTape cannot hold a BN001 finding.
-Stage 2 runs `ast` (about 10x faster than libcst) and extracts generic
-facts (is there a `with` over a tape, a class whose `call` matters, a
-train op next to a TF1 batch norm builder). Only files with facts go on to
-libcst, which then decides exactly.
+Stage 2 runs `ast` (about 10x faster than libcst), resolves imports the way
+names.py does, and extracts generic facts: a `with` over a tape whose body
+calls something that may be a model, a Keras class whose `call` can lose
+the mode, a train op next to a TF1 batch norm builder. Only files with
+facts go on to libcst, which then decides exactly.
+
+Every fact is a necessary condition of a rule, never a rule itself: when in
+doubt a fact says yes. On keras-team/keras stage 2 keeps 10 of 187 files
+(see benchmarks/README.md); tests/test_prefilter.py checks that the
+resolver agrees with names.py and that dropping stage 2 changes no finding
+on the rule examples.
 """
 
 from __future__ import annotations
@@ -14,23 +21,44 @@ import ast
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import FrozenSet, Iterable, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from .api import Api
+from .names import TRACKED_ROOTS, NameResolver, canonical
 
 
 def _last(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
+def _dotted(node: ast.AST) -> Optional[str]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _is_true(node: Optional[ast.AST]) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _is_none(node: Optional[ast.AST]) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _is_bool(node: Optional[ast.AST]) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, bool)
+
+
 @dataclass(frozen=True)
 class Prefilter:
+    api: Api
     patterns: Tuple[Tuple[str, Tuple["re.Pattern[bytes]", ...]], ...]
     sensitive: "re.Pattern[bytes]"
-    tape_names: FrozenSet[str]
-    train_step_names: FrozenSet[str]
-    builder_names: FrozenSet[str]
-    train_op_methods: FrozenSet[str]
 
     def stage1(self, data: bytes, codes: Iterable[str]) -> Set[str]:
         """Codes whose names appear in the raw bytes."""
@@ -39,98 +67,241 @@ class Prefilter:
 
     def stage2(self, tree: ast.AST, codes: Set[str], data: bytes) -> Set[str]:
         """Codes whose structure is present in the parsed file."""
-        facts = _Facts(self, bool(self.sensitive.search(data)))
-        facts.visit(tree)
+        facts = _Facts(self.api, tree, bool(self.sensitive.search(data)))
         out = set()
-        if "BN001" in codes and (facts.tape or facts.train_step):
+        if "BN001" in codes and facts.bn001():
             out.add("BN001")
-        if "BN002" in codes and facts.call_methods:
+        if "BN002" in codes and facts.bn002():
             out.add("BN002")
-        if "BN003" in codes and facts.train_op and facts.builder:
+        if "BN003" in codes and facts.bn003():
             out.add("BN003")
         return out
 
 
-class _Facts(ast.NodeVisitor):
-    def __init__(self, pf: Prefilter, names_sensitive: bool) -> None:
-        self.pf = pf
-        self.names_sensitive = names_sensitive
-        self.model_classes: Set[str] = set()
-        self.tapes: FrozenSet[str] = pf.tape_names
-        self.tape = False
-        self.train_step = False
-        self.call_methods = False
-        self.train_op = False
-        self.builder = False
+class _Resolver:
+    """The import resolution of names.py, filled from an `ast` tree.
 
-    def _name(self, node: ast.AST) -> str:
-        if isinstance(node, ast.Attribute):
-            return node.attr
-        if isinstance(node, ast.Name):
-            return node.id
-        return ""
+    Mirrors `NameResolver.from_module` (every import anywhere, plus
+    module-level `tf = tf.compat.v1` aliases) so that a fact such as "this
+    `with` is over a GradientTape" is decided on the names the rules see.
+    """
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        for alias in node.names:
-            if alias.asname and alias.name in self.tapes:
-                self.tapes = self.tapes | {alias.asname}
+    def __init__(self, tree: ast.AST) -> None:
+        self.r = NameResolver()
+        self.classes: List[ast.ClassDef] = []
+        self.withs: List[ast.AST] = []
+        self._collect(tree, 0)
 
-    def visit_Assign(self, node: ast.Assign) -> None:
-        if self._name(node.value) in self.tapes:
-            self.tapes = self.tapes | {self._name(t) for t in node.targets}
-        self.generic_visit(node)
+    def _collect(self, node: ast.AST, depth: int) -> None:
+        """Statements only: imports, classes and `with` cannot be expressions."""
+        for child in _child_statements(node):
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    self.r.add_import(alias.name, alias.asname)
+            elif isinstance(child, ast.ImportFrom):
+                module = "." * child.level + (child.module or "")
+                if any(a.name == "*" for a in child.names):
+                    self.r.star_modules.add(module)
+                    self.r.raw_modules.add(module)
+                else:
+                    for alias in child.names:
+                        self.r.add_from_import(module, alias.name, alias.asname)
+            elif isinstance(child, ast.Assign) and depth == 0 and len(child.targets) == 1 \
+                    and isinstance(child.targets[0], ast.Name):
+                raw = self.raw(child.value)
+                if raw is not None and raw.split(".")[0] in TRACKED_ROOTS:
+                    self.r.aliases[child.targets[0].id] = raw
+            elif isinstance(child, ast.ClassDef):
+                self.classes.append(child)
+            elif isinstance(child, (ast.With, ast.AsyncWith)):
+                self.withs.append(child)
+            inner = depth + isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            self._collect(child, inner)
 
-    def visit_With(self, node: ast.With) -> None:
-        for item in node.items:
-            expr = item.context_expr
-            if isinstance(expr, ast.Call) and self._name(expr.func) in self.tapes:
-                self.tape = True
-        self.generic_visit(node)
+    def raw(self, node: ast.AST) -> Optional[str]:
+        name = _dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        base = self.r.aliases.get(head)
+        if base is None:
+            return None
+        return f"{base}.{rest}" if rest else base
 
-    visit_AsyncWith = visit_With
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        base_names = {self._name(b) for b in node.bases}
-        if base_names & ({"Model", "Sequential"} | self.model_classes):
-            self.model_classes.add(node.name)
-        if node.bases:
-            for stmt in node.body:
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    if stmt.name == "call" and self._call_matters(node, stmt):
-                        self.call_methods = True
-                    elif stmt.name in self.pf.train_step_names:
-                        self.train_step = True
-        self.generic_visit(node)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
-    def _call_matters(self, cls: ast.ClassDef, fn: ast.FunctionDef) -> bool:
-        """Could BN002 fire on this call()? (generic shape, not the rule)"""
-        args = fn.args
-        names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-        if "training" not in names:
-            if cls.name in self.model_classes and self.names_sensitive:
+
+def _child_statements(node: ast.AST) -> List[ast.AST]:
+    out: List[ast.AST] = []
+    for name in _BLOCKS:
+        out += getattr(node, name, None) or ()
+    return out
+
+
+def _methods(cls: ast.ClassDef) -> Dict[str, ast.AST]:
+    """Defs of the class body, also under `if`/`try` (first one wins)."""
+    found: Dict[str, ast.AST] = {}
+    todo = list(reversed(cls.body))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _DEFS):
+            found.setdefault(node.name, node)
+        elif not isinstance(node, ast.ClassDef):
+            todo.extend(reversed(_child_statements(node)))
+    return found
+
+
+class _Facts:
+    """The file's classes, tapes and calls, asked rule by rule (lazily)."""
+
+    def __init__(self, api: Api, tree: ast.AST, sensitive: bool) -> None:
+        self.api = api
+        self.tree = tree
+        self.sensitive = sensitive
+        self.names = _Resolver(tree)
+        self.withs = self.names.withs
+        self.classes: Dict[str, List[ast.ClassDef]] = {}
+        for node in self.names.classes:
+            self.classes.setdefault(node.name, []).append(node)
+        self._kinds: Optional[Dict[str, Set[str]]] = None
+        self._known = api.all_known_names()
+
+    # -- names -----------------------------------------------------------------
+    def qualify(self, node: ast.AST) -> Optional[str]:
+        raw = self.names.raw(node)
+        if raw is not None:
+            return canonical(raw)
+        if isinstance(node, ast.Name) and self.names.r.star_modules:
+            return self.names.r.qualify_star(node.id, self._known)
+        return None
+
+    def _builder(self, node: ast.AST) -> bool:
+        q = self.qualify(node)
+        return q is not None and self.api.tf1_builder(q) is not None
+
+    # -- classes ---------------------------------------------------------------
+    def kinds(self) -> Dict[str, Set[str]]:
+        """Class name -> {"model", "layer"}: what any class of that name may be."""
+        if self._kinds is None:
+            kinds: Dict[str, Set[str]] = {name: set() for name in self.classes}
+            changed = True
+            while changed:
+                changed = False
+                for name, nodes in self.classes.items():
+                    new = set(kinds[name])
+                    for node in nodes:
+                        for base in node.bases:
+                            q = self.qualify(base)
+                            if q is not None:
+                                if self.api.is_model_base(q):
+                                    new.add("model")
+                                elif self.api.is_layer_base(q):
+                                    new.add("layer")
+                            if isinstance(base, ast.Name) and base.id in kinds:
+                                new |= kinds[base.id]
+                    if new != kinds[name]:
+                        kinds[name] = new
+                        changed = True
+            self._kinds = kinds
+        return self._kinds
+
+    def _keras_classes(self):
+        """(class node, kinds, its methods by name) for every Keras class."""
+        for name, nodes in self.classes.items():
+            kinds = self.kinds()[name]
+            if not kinds:
+                continue
+            for node in nodes:
+                yield node, kinds, _methods(node)
+
+    # -- BN001 -----------------------------------------------------------------
+    def _is_tape(self, expr: ast.AST) -> bool:
+        if not isinstance(expr, ast.Call):
+            return False
+        q = self.qualify(expr.func)
+        return q is not None and q in self.api.gradient_tapes
+
+    @staticmethod
+    def _may_be_model_call(call: ast.Call) -> bool:
+        """Could this callee be a Keras object, or a local function that calls
+        one? A name, `self.x`, `x.call`, `Dense(3)(x)`; not `np.mean` or
+        `tape.watch`."""
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            return func.attr == "call" or (isinstance(func.value, ast.Name) and func.value.id == "self")
+        return not isinstance(func, (ast.Lambda, ast.Constant, ast.Subscript, ast.JoinedStr))
+
+    def bn001(self) -> bool:
+        for node in self.withs:
+            if any(self._is_tape(item.context_expr) for item in node.items):
+                for part in node.items + node.body:
+                    for sub in ast.walk(part):
+                        if isinstance(sub, ast.Call) and self._may_be_model_call(sub) \
+                                and not self._is_tape(sub):
+                            return True
+        steps = self.api.train_step_methods
+        return any("model" in kinds and steps & set(methods)
+                   for _, kinds, methods in self._keras_classes())
+
+    # -- BN002 -----------------------------------------------------------------
+    def bn002(self) -> bool:
+        for _, kinds, methods in self._keras_classes():
+            call = methods.get("call")
+            if call is not None and self._call_may_lose_mode(call, kinds):
                 return True
-        defaults = dict(zip([a.arg for a in args.args][::-1], args.defaults[::-1]))
-        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
-        if isinstance(defaults.get("training"), ast.Constant) and defaults["training"].value is True:
-            return True
-        for sub in ast.walk(fn):
-            if isinstance(sub, ast.Call):
-                if self._name(sub.func) in ("call",) or self._name(sub.func) in self.pf.builder_names:
-                    return True
-                if any(k.arg == "training" and isinstance(k.value, ast.Constant) for k in sub.keywords):
-                    return True
         return False
 
-    def visit_Call(self, node: ast.Call) -> None:
-        name = self._name(node.func)
-        if name in self.pf.train_op_methods:
-            self.train_op = True
-        elif name in self.pf.builder_names:
-            self.builder = True
-        for kw in node.keywords:
-            if kw.value is not None and self._name(kw.value) in self.pf.builder_names:
-                self.builder = True
-        self.generic_visit(node)
+    def _call_may_lose_mode(self, fn: ast.AST, kinds: Set[str]) -> bool:
+        args = fn.args
+        params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        if self.sensitive:
+            if "model" in kinds and "training" not in params:
+                return True  # Keras 3: fit() never passes training
+            positional = args.posonlyargs + args.args
+            defaults = dict(zip([a.arg for a in positional][::-1], args.defaults[::-1]))
+            defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults)})
+            if _is_true(defaults.get("training")):
+                return True
+        for sub in ast.walk(fn):
+            if not isinstance(sub, ast.Call):
+                continue
+            if isinstance(sub.func, ast.Attribute) and sub.func.attr == "call" \
+                    and self._direct_call_may_lose(sub):
+                return True
+            if self.sensitive and any(k.arg == "training" and _is_bool(k.value) for k in sub.keywords):
+                return True
+            if self._builder(sub.func):
+                return True
+        return False
+
+    def _direct_call_may_lose(self, call: ast.Call) -> bool:
+        """`self.x.call(...)` / `super().call(...)` that hands no training
+        keyword on (a positional flag still counts as maybe lost)."""
+        for kw in call.keywords:
+            if kw.arg is None or (kw.arg == "training" and not _is_none(kw.value)):
+                return False
+        owner = call.func.value
+        if isinstance(owner, ast.Call):
+            return self.sensitive and isinstance(owner.func, ast.Name) and owner.func.id == "super"
+        return isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) \
+            and owner.value.id == "self"
+
+    # -- BN003 -----------------------------------------------------------------
+    def bn003(self) -> bool:
+        train_ops = self.api.train_op_methods
+        calls = [node for node in ast.walk(self.tree) if isinstance(node, ast.Call)]
+        if not any(isinstance(c.func, ast.Attribute) and c.func.attr in train_ops for c in calls):
+            return False
+        for call in calls:
+            if self._builder(call.func):
+                return True
+            for kw in call.keywords:
+                if isinstance(kw.value, (ast.Attribute, ast.Name)) and self._builder(kw.value):
+                    return True
+        return False
 
 
 @lru_cache(maxsize=8)
@@ -143,12 +314,14 @@ def build_prefilter(api: Api) -> Prefilter:
     def alt(words: Iterable[str]) -> bytes:
         return b"|".join(re.escape(w.encode()) for w in sorted(set(words)))
 
-    patterns = (
-        ("BN001", (re.compile(b"(?:" + alt(tapes) + b")|def\\s+(?:" + alt(steps) + b")\\b"),)),
-        ("BN002", (re.compile(rb"def\s+call\s*\("),)),
-        ("BN003", (re.compile(alt(builders)), re.compile(b"\\.(?:" + alt(train_ops) + b")\\s*\\("))),
-    )
     sensitive_words = {_last(n) for n in api.mode_sensitive | api.extra_mode_sensitive} | builders
     sensitive_words.add("applications")
     sensitive = re.compile(alt(sensitive_words))
-    return Prefilter(patterns, sensitive, tapes, steps, builders, train_ops)
+    # BN002 needs a mode-sensitive name (contents) or a direct `.call(`.
+    sensitive_or_direct = re.compile(alt(sensitive_words) + rb"|\.\s*call\s*\(")
+    patterns = (
+        ("BN001", (re.compile(b"(?:" + alt(tapes) + b")|def\\s+(?:" + alt(steps) + b")\\b"),)),
+        ("BN002", (re.compile(rb"def\s+call\s*\("), sensitive_or_direct)),
+        ("BN003", (re.compile(alt(builders)), re.compile(b"\\.\\s*(?:" + alt(train_ops) + b")\\s*\\("))),
+    )
+    return Prefilter(api, patterns, sensitive)

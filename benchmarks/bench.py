@@ -1,0 +1,283 @@
+"""bnlint against flake8 and Fixit on one checkout, in one run.
+
+    python benchmarks/bench.py /work/bench/keras [--jobs 2] [--flake8 CMD]
+        [--fixit CMD] [--fixit-timeout 300] [--copies 1,2,4] [--json out.json]
+
+Measures, each tool in its own child process: bnlint cold (fresh cache
+directory), bnlint warm (same cache again), `flake8 -j N`, and `fixit lint`
+when it is installed (stopped at --fixit-timeout; the time is then a lower
+bound). Then bnlint cold and warm on the tree copied 2x and 4x into a temp
+directory, with the time per file, to show that growth is linear.
+
+Peak RSS is given two ways: the largest sum over the live process tree
+(parent plus workers, sampled from /proc every 10 ms) and the largest
+single process (wait4's ru_maxrss, i.e. RUSAGE_CHILDREN of that child).
+Ratios within one run are the figure to read; absolute seconds move with
+the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+FLAKE8_DEFAULT_EXCLUDE = {".svn", "CVS", ".bzr", ".hg", ".git", "__pycache__", ".tox", ".nox", ".eggs"}
+
+
+# -- measuring one command ---------------------------------------------------
+def _tree_rss(root: int) -> int:
+    """Bytes resident in `root` and all its descendants right now."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * PAGE
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            continue  # the process ended between two reads
+    return total
+
+
+def measure(cmd: List[str], cwd: Optional[str] = None, timeout: Optional[float] = None) -> Dict:
+    """Run `cmd`; wall time, exit code, stdout, and peak RSS (tree and single)."""
+    out = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    timed_out = False
+    timer = None
+    if timeout:
+        def stop() -> None:
+            nonlocal timed_out
+            timed_out = True
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the tool and its workers
+            except ProcessLookupError:
+                pass
+        timer = threading.Timer(timeout, stop)
+        timer.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if timer:
+        timer.cancel()
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    text = out.read().decode("utf-8", "replace")
+    return {"wall": wall, "rc": proc.returncode, "timed_out": timed_out, "stdout": text,
+            "rss_tree_mb": peak[0] / 2**20, "rss_single_mb": usage.ru_maxrss / 1024,
+            "cpu_s": usage.ru_utime + usage.ru_stime}
+
+
+# -- the tools ---------------------------------------------------------------
+def run_bnlint(path: str, cache_dir: str, jobs: int) -> Dict:
+    """The real CLI (`bnlint.cli.main`) in a fresh interpreter, plus its RunStats."""
+    stats_file = tempfile.mktemp(suffix=".json")
+    cmd = [sys.executable, __file__, "--_bnlint", stats_file, "--", "check", path,
+           "--cache-dir", cache_dir, "-j", str(jobs), "--output-format", "json", "-q"]
+    res = measure(cmd)
+    try:
+        with open(stats_file) as fh:
+            res.update(json.load(fh))
+        os.unlink(stats_file)
+    except (OSError, ValueError):
+        res.update({"files": None, "parsed": None, "findings": None})
+    return res
+
+
+def _bnlint_child(stats_file: str, argv: List[str]) -> int:
+    from bnlint import cli
+    from dataclasses import asdict
+
+    seen = {}
+    real = cli.lint_paths
+
+    def counting(*args, **kwargs):
+        results = real(*args, **kwargs)
+        seen.update(asdict(kwargs["stats"]))
+        return results
+
+    cli.lint_paths = counting
+    buf = io.StringIO()
+    sys.stdout = buf
+    try:
+        rc = cli.main(argv)
+    finally:
+        sys.stdout = sys.__stdout__
+    findings = json.loads(buf.getvalue() or "[]")
+    seen["findings"] = len(findings)
+    seen["by_code"] = {}
+    for f in findings:
+        seen["by_code"][f["code"]] = seen["by_code"].get(f["code"], 0) + 1
+    with open(stats_file, "w") as fh:
+        json.dump(seen, fh)
+    return rc
+
+
+def count_py_files(path: str) -> int:
+    n = 0
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if d not in FLAKE8_DEFAULT_EXCLUDE and not d.endswith(".egg")]
+        n += sum(1 for f in files if f.endswith(".py"))
+    return n
+
+
+def run_flake8(cmd: List[str], path: str, jobs: int) -> Dict:
+    res = measure(cmd + ["-j", str(jobs), path])
+    res["findings"] = sum(1 for line in res["stdout"].splitlines() if line.strip())
+    res["files"] = res["parsed"] = count_py_files(path)
+    return res
+
+
+def run_fixit(cmd: List[str], path: str, timeout: float) -> Dict:
+    res = measure(cmd + ["lint", path], timeout=timeout)
+    res["findings"] = len(re.findall(r"@\d+:\d+ ", res["stdout"]))
+    m = re.search(r"(\d+) files? (?:checked|clean)", res["stdout"])
+    res["files"] = res["parsed"] = int(m.group(1)) if m else None
+    return res
+
+
+def tool_version(cmd: List[str]) -> str:
+    try:
+        out = subprocess.run(cmd + ["--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "not found"
+    return " ".join(out.split())
+
+
+# -- copies ------------------------------------------------------------------
+def make_copies(src: str, n: int, root: str) -> str:
+    """`n` copies of the tree (without .git) under root/xN/copyK."""
+    target = Path(root) / f"x{n}"
+    for k in range(n):
+        shutil.copytree(src, target / f"copy{k}", symlinks=True,
+                        ignore=shutil.ignore_patterns(".git"))
+    return str(target)
+
+
+# -- report ------------------------------------------------------------------
+def fmt_row(name: str, r: Dict) -> str:
+    wall = f"{r['wall']:.2f}" + ("+" if r.get("timed_out") else "")
+    files = r.get("files")
+    per = f"{1000 * r['wall'] / files:.2f}" if files else "-"
+    return (f"{name:<22} {wall:>9} {r['cpu_s']:>8.1f} {r['rss_tree_mb']:>10.0f} {r['rss_single_mb']:>10.0f} "
+            f"{str(files):>7} {str(r.get('parsed')):>7} {str(r.get('findings')):>9} {per:>9}")
+
+
+HEADER = (f"{'run':<22} {'wall s':>9} {'cpu s':>8} {'RSS tree':>10} {'RSS 1 proc':>10} "
+          f"{'files':>7} {'parsed':>7} {'findings':>9} {'ms/file':>9}")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--_bnlint"]:
+        return _bnlint_child(argv[1], argv[3:])
+    parser = argparse.ArgumentParser(description="bnlint vs flake8 vs Fixit on one checkout")
+    parser.add_argument("path", help="a checkout, e.g. /work/bench/keras")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--flake8", default=None,
+                        help="flake8 command (default: flake8 on PATH); use one with default plugins only")
+    parser.add_argument("--fixit", default=None, help="fixit command (default: fixit next to this Python, or on PATH)")
+    parser.add_argument("--fixit-timeout", type=float, default=300.0)
+    parser.add_argument("--copies", default="1,2,4", help="tree multiples for the growth check")
+    parser.add_argument("--json", help="also write every figure to this file")
+    args = parser.parse_args(argv)
+
+    path = os.path.abspath(args.path)
+    bindir = Path(sys.executable).parent
+    flake8 = shlex.split(args.flake8) if args.flake8 else [shutil.which("flake8") or str(bindir / "flake8")]
+    fixit_path = shutil.which("fixit", path=str(bindir)) or shutil.which("fixit")
+    fixit = shlex.split(args.fixit) if args.fixit else ([fixit_path] if fixit_path else None)
+
+    from bnlint import __version__
+    head = subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    print(f"checkout: {path} @ {head or 'unknown'}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, jobs={args.jobs}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    print(f"bnlint {__version__}; flake8: {tool_version(flake8)}")
+    print(f"fixit: {tool_version(fixit) if fixit else 'not installed'}")
+    results: Dict[str, Dict] = {}
+    scratch = tempfile.mkdtemp(prefix="bnlint-bench-")
+    try:
+        cache = os.path.join(scratch, "cache-x1")
+        results["bnlint cold"] = run_bnlint(path, cache, args.jobs)
+        results["bnlint warm"] = run_bnlint(path, cache, args.jobs)
+        results[f"flake8 -j{args.jobs}"] = run_flake8(flake8, path, args.jobs)
+        if fixit:
+            results["fixit lint"] = run_fixit(fixit, path, args.fixit_timeout)
+        for n in [int(x) for x in args.copies.split(",") if x.strip() and int(x) > 1]:
+            tree = make_copies(path, n, scratch)
+            cache = os.path.join(scratch, f"cache-x{n}")
+            results[f"bnlint cold x{n}"] = run_bnlint(tree, cache, args.jobs)
+            results[f"bnlint warm x{n}"] = run_bnlint(tree, cache, args.jobs)
+            shutil.rmtree(tree, ignore_errors=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    print()
+    print(HEADER)
+    for name, r in results.items():
+        print(fmt_row(name, r))
+    print("(wall with + : stopped at the time cap, a lower bound)")
+    cold, warm = results["bnlint cold"], results["bnlint warm"]
+    f8 = results[f"flake8 -j{args.jobs}"]
+    ratios = {
+        "cold/flake8": cold["wall"] / f8["wall"],
+        "warm/flake8": warm["wall"] / f8["wall"],
+    }
+    print()
+    print(f"bnlint cold / flake8 -j{args.jobs}: {ratios['cold/flake8']:.3f}   (target <= 0.2)")
+    print(f"bnlint warm / flake8 -j{args.jobs}: {ratios['warm/flake8']:.3f}   warm {warm['wall']:.2f} s (target <= 0.5 s)")
+    if "fixit lint" in results:
+        fx = results["fixit lint"]
+        bound = "<=" if fx["timed_out"] else "="
+        ratios["cold/fixit"] = cold["wall"] / fx["wall"]
+        print(f"bnlint cold / fixit: {bound} {ratios['cold/fixit']:.4f}")
+    peak = max(r["rss_tree_mb"] for k, r in results.items() if k.startswith("bnlint"))
+    print(f"bnlint peak RSS (process tree, any run): {peak:.0f} MB (target <= 500 MB)")
+    per = {k: 1000 * r["wall"] / r["files"] for k, r in results.items()
+           if k.startswith("bnlint cold") and r.get("files")}
+    if per:
+        base = per["bnlint cold"]
+        growth = ", ".join(f"{k.replace('bnlint cold', 'x1').strip() or 'x1'}: {v:.2f} ms/file ({v / base:.2f}x)"
+                           for k, v in per.items())
+        print(f"growth (cold, time per file): {growth}")
+    if args.json:
+        for r in results.values():
+            r.pop("stdout", None)
+        with open(args.json, "w") as fh:
+            json.dump({"checkout": path, "commit": head, "jobs": args.jobs, "results": results,
+                       "ratios": ratios}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The pre-filter may only skip work, never findings.
+
+Stage 2 resolves imports on `ast` the way names.py does on libcst; if the
+two drift apart, files with findings could be skipped. These tests pin
+both: the resolvers agree, and turning the pre-filter off changes no
+finding on any rule example or bundled example.
+"""
+
+import ast
+import textwrap
+from pathlib import Path
+
+import hypothesmith
+import libcst as cst
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from bnlint.config import Config
+from bnlint.engine import lint_bytes
+from bnlint.names import NameResolver
+from bnlint.prefilter import _Resolver
+from bnlint.specs import load_specs
+
+from fuzz_harness import TF_HEADER, every_rule
+
+ROOT = Path(__file__).resolve().parent.parent
+KERAS3 = Config(keras="3")
+
+
+def _sources():
+    for code, spec in load_specs().items():
+        for kind, examples in (("valid", spec.valid), ("invalid", spec.invalid)):
+            for i, ex in enumerate(examples):
+                yield f"{code}-{kind}-{i}", textwrap.dedent(ex.code)
+    for path in sorted((ROOT / "examples").rglob("*.py")):
+        yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+
+
+SOURCES = list(_sources())
+ALIASES = [
+    "from tensorflow.keras import Model as KModel\nclass Net(KModel):\n    pass\n",
+    "import tensorflow as tf\ntf = tf.compat.v1\nL = tf.keras.layers\n",
+    "from tensorflow import *\nfrom . import sibling\nfrom ..pkg import thing as t\n",
+    "def f():\n    import tensorflow as tf\n    T = tf.GradientTape\nclass C:\n    import keras\n",
+    "try:\n    import tf_keras as keras\nexcept ImportError:\n    from tensorflow import keras\n",
+    "if True:\n    K = keras.backend\nimport keras\nK2 = keras.backend\n",
+]
+
+
+def _agree(source: str) -> None:
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return  # the BN902 examples: neither stage sees them
+    want = NameResolver.from_module(module)
+    got = _Resolver(ast.parse(source)).r
+    assert (got.aliases, got.star_modules, got.raw_modules) == \
+        (want.aliases, want.star_modules, want.raw_modules)
+
+
+@pytest.mark.parametrize("source", [s for _, s in SOURCES] + ALIASES,
+                         ids=[n for n, _ in SOURCES] + [f"alias-{i}" for i in range(len(ALIASES))])
+def test_ast_resolver_agrees_with_names_py(source):
+    _agree(source)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_node())
+def test_ast_resolver_agrees_on_random_programs(program):
+    _agree(program)
+
+
+@pytest.mark.parametrize("source", [s for _, s in SOURCES], ids=[n for n, _ in SOURCES])
+def test_prefilter_loses_no_finding(source):
+    data = source.encode("utf-8")
+    with_filter = lint_bytes(data, "example.py", KERAS3)
+    with every_rule():
+        without = lint_bytes(data, "example.py", KERAS3)
+    assert [f.to_dict() for f in with_filter] == [f.to_dict() for f in without]
+
+
+def test_aliased_model_base_reaches_bn002():
+    """Regression: stage 2 used to match base classes by their last name
+    only, so `class Net(KModel)` with `Model as KModel` was skipped."""
+    source = textwrap.dedent("""\
+        from tensorflow.keras import Model as KModel
+        from tensorflow.keras import layers
+
+        class Net(KModel):
+            def __init__(self):
+                super().__init__()
+                self.bn = layers.BatchNormalization()
+
+            def call(self, x):
+                return self.bn(x)
+        """)
+    assert [f.code for f in lint_bytes(source.encode(), "net.py", KERAS3)] == ["BN002"]
+
+
+def test_stage2_skips_tapes_that_call_no_model():
+    """numpy_test.py-style tape blocks (only `ops.x(...)` and `tape.watch`)
+    are not sent to libcst; a tape that calls a name is."""
+    from bnlint.api import load_api
+    from bnlint.prefilter import build_prefilter
+
+    pf = build_prefilter(load_api())
+    ops_only = TF_HEADER + b"with tf.GradientTape() as t:\n    t.watch(x)\n    y = tf.reduce_sum(x)\n"
+    with_call = ops_only + b"with tf.GradientTape() as t:\n    y = net(x)\n"
+    for data, want in ((ops_only, set()), (with_call, {"BN001"})):
+        tree = ast.parse(data)
+        assert pf.stage2(tree, pf.stage1(data, {"BN001"}), data) == want
