@@ -246,3 +246,10 @@ def test_a_message_that_names_a_line_names_its_cell():
     (f,) = lint_nb(text)
     assert (f.code, f.cell, f.line) == ("BN003", 4, 1)
     assert "(batch norm built on line 2 in cell 2)" in f.message
+
+
+def test_stdin_with_a_notebook_name(tmp_path):
+    data = notebook(IMPORTS, BUILD, TRAIN).encode()
+    proc = run_bnlint("--no-cache", "--keras", "3", "-", "--stdin-filename", "nb.ipynb", stdin=data, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.decode().startswith("nb.ipynb:cell 3:3:15: BN001 ")
