@@ -64,6 +64,23 @@ def _user_traceback(exc: BaseException) -> str:
             + "".join(traceback.format_exception_only(type(exc), exc)))
 
 
+def _module_file(name: str) -> str:
+    """The file `python -m name` would run, so its findings are reported even
+    when no layer call passes through it."""
+    import importlib.util
+
+    sys.path.insert(0, os.getcwd())
+    try:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            spec = importlib.util.find_spec(name + ".__main__")
+        return spec.origin if spec is not None and spec.origin else ""
+    except (ImportError, ValueError):
+        return ""
+    finally:
+        sys.path.pop(0)
+
+
 def run(argv) -> int:
     parser = argparse.ArgumentParser(prog="bnlint-confirm-child")
     parser.add_argument("--result", required=True)
@@ -72,7 +89,7 @@ def run(argv) -> int:
     parser.add_argument("target")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     opts = parser.parse_args(argv)
-    script = "" if opts.module else os.path.abspath(opts.target)
+    script = _module_file(opts.target) if opts.module else os.path.abspath(opts.target)
     rec = _rec.Recorder(opts.result, opts.max_steps, script)
     _rec.RECORDER = rec
     _install_hooks()
