@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any, Dict, List
 
-from .verdict import Verdict
+from .verdict import Verdict, display_path
 
 _RUN_STATUS = {
     "finished": "the script finished",
@@ -18,14 +18,6 @@ _RUN_STATUS = {
     "interrupted": "the script was interrupted",
     "not_started": "the script could not be started: {error}",
 }
-
-
-def display_path(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def run_summary(record: Dict[str, Any]) -> str:

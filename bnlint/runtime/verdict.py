@@ -43,6 +43,15 @@ def _real(path: str) -> str:
     return os.path.realpath(path)
 
 
+def display_path(path: str) -> str:
+    """Relative to the current directory when inside it, as the static report does."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
 def _frame_hits(frame, path: str, first: int, last: int) -> bool:
     return frame[0] == path and (first <= frame[1] <= last or frame[2] == first)
 
@@ -135,8 +144,9 @@ class Judge:
                 shown = "/".join(sorted(v for v in values if v in ("False", "None")))
                 where = "inside GradientTape" if any(c["in_tape"] for c in in_step if c["layer"] == lid) else \
                     "in a training step"
-                parts.append(f"{self._layer_label(lid)} ran with training={shown} in {seen} step(s) "
-                             f"that applied gradients, {where}{self._stats_phrase(lid)}")
+                total = max(seen, self.record.get("steps", 0))
+                parts.append(f"{self._layer_label(lid)} ran with training={shown} in {seen}/{total} "
+                             f"steps that applied gradients, {where}{self._stats_phrase(lid)}")
             more = len(lids) - len(bad)
             tail = f" ({more} other layer(s) ran in training mode)" if more else ""
             return Verdict(f, CONFIRMED, "; ".join(parts) + tail, lids)
@@ -203,9 +213,10 @@ class Judge:
             values = sorted({c["training"] for c in self.calls if c["layer"] == lid and c["in_step"]})
             mode = f" (it ran with training={'/'.join(values)})" if values else ""
             message = (f"{self._layer_label(lid)} never updated its moving statistics in {seen} step(s) "
-                       f"that applied gradients{mode}: it normalises with moving_mean 0 and "
-                       "moving_variance 1 at inference")
-            finding = Finding(RUNTIME_CODE, message, where[0], where[1], 1, where[1], 1, name=RUNTIME_NAME)
+                       f"that applied gradients{mode}, so at inference it normalises with statistics "
+                       "that training never updated")
+            finding = Finding(RUNTIME_CODE, message, display_path(where[0]), where[1], 1, where[1], 1,
+                              name=RUNTIME_NAME)
             out.append(Verdict(finding, NEW, message, [lid]))
         return out
 
