@@ -39,3 +39,13 @@ def test_a_script_without_tensorflow_runs_and_reports_nothing(tmp_path):
     assert "args ['--epochs', '1']" in proc.stderr
     assert "Run: the script finished; 0 optimizer step(s)" in proc.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.py"]
+
+
+def test_a_script_that_ignores_sigterm_is_killed_at_the_timeout(tmp_path):
+    (tmp_path / "stuck.py").write_text(
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('started', flush=True)\nwhile True:\n    time.sleep(0.1)\n")
+    proc = run("confirm", "--timeout", "2", "stuck.py", cwd=tmp_path)
+    assert "started" in proc.stderr
+    assert "Run: stopped by --timeout" in proc.stdout, proc.stdout
+    assert proc.returncode == 1
