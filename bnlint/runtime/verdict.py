@@ -4,8 +4,9 @@ Statuses: `confirmed` (the run showed the bug), `refuted` (the code ran and
 the mode was right), `not reached` (the code, or a training step through it,
 never ran), and `unchecked` for codes the runtime has no evidence for.
 Runtime-only findings (BN801) are batch norm layers that took part in steps
-that applied gradients yet never changed their moving statistics, and that
-no static finding already accounts for.
+that applied gradients yet never changed their moving statistics, and TF1
+train ops that ran without the update ops while the statistics stayed put,
+when no static finding already accounts for them.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Judge:
         self.sites = [(s[0], s[1], s[2]) for s in record.get("sites", [])]
         self.train_ops: List[Dict[str, Any]] = record.get("train_ops", [])
         self.status = record.get("status", "running")
+        self.judged_train_ops: Set[str] = set()
 
     # -- helpers ---------------------------------------------------------------
     def _calls_at(self, f: Finding) -> List[Dict[str, Any]]:
@@ -178,6 +180,7 @@ class Judge:
     def _judge_train_op(self, f: Finding) -> Verdict:
         path, last = _real(f.filename), max(f.line, f.end_line)
         ops = [t for t in self.train_ops if any(_frame_hits(fr, path, f.line, last) for fr in t["frames"])]
+        self.judged_train_ops.update(t["name"] for t in ops)
         if not ops:
             return Verdict(f, NOT_REACHED, self._not_reached("no train op was built here"))
         ran = [t for t in ops if t["runs"]]
@@ -220,6 +223,22 @@ class Judge:
             out.append(Verdict(finding, NEW, message, [lid]))
         return out
 
+    def train_op_findings(self) -> List[Verdict]:
+        """TF1 train ops that ran, never with the update ops, and left the statistics alone."""
+        out = []
+        for t in self.train_ops:
+            if (t["name"] in self.judged_train_ops or not t["runs"] or t["runs_changed"]
+                    or not t["bn_layers"] or t["update_ops_run"] >= t["update_ops"] or not t["frames"]):
+                continue
+            message = (f"train op '{t['name']}' ran {t['runs']} time(s) without the batch norm updates "
+                       f"(it depends on {t['update_ops_run']} of the graph's {t['update_ops']} UPDATE_OPS) "
+                       f"and the moving statistics of {t['bn_layers']} batch norm layer(s) never changed "
+                       "in those runs")
+            path, line = t["frames"][0][0], t["frames"][0][1]
+            finding = Finding(RUNTIME_CODE, message, display_path(path), line, 1, line, 1, name=RUNTIME_NAME)
+            out.append(Verdict(finding, NEW, message, list(t.get("layers", []))))
+        return out
+
     def _where(self, lid: int) -> Optional[Tuple[str, int]]:
         for c in self.calls:
             if c["layer"] == lid and c["frames"]:
@@ -233,5 +252,6 @@ class Judge:
 def judge_all(findings: List[Finding], record: Dict[str, Any]) -> Tuple[List[Verdict], List[Verdict]]:
     judge = Judge(record)
     verdicts = [judge.judge(f) for f in findings]
-    explained = {lid for v in verdicts for lid in v.layers}
-    return verdicts, judge.runtime_findings(explained)
+    train_ops = judge.train_op_findings()
+    explained = {lid for v in verdicts + train_ops for lid in v.layers}
+    return verdicts, train_ops + judge.runtime_findings(explained)

@@ -204,6 +204,18 @@ def test_tf1_train_ops_confirmed_and_refuted_from_the_graph(project):
     assert "depends on 2 of the graph's 2 UPDATE_OPS" in refuted
 
 
+def test_tf1_train_op_the_static_rule_misses_is_a_runtime_finding(project):
+    proc, payload = confirm(project, "tf1_static_miss.py")
+    # Should the static rule learn this case, BN003 confirmed on the same line is the same answer.
+    seen = {("BN801", "new") if (code, status) == ("BN003", "confirmed") else (code, status)
+            for _, _, code, status in observed(payload)}
+    assert seen == {(code, status) for _, _, code, status in expected(project, "tf1_static_miss.py")}
+    assert {f["line"] for f in payload["findings"] + payload["runtime_findings"]} == {18}
+    [layer] = bn_layers(payload)
+    assert (layer["steps_seen"], layer["steps_changed"]) == (3, 1)  # only the run that fetched the updates
+    assert proc.returncode == 1
+
+
 def test_tf1_fixed_is_clean(project):
     proc, payload = confirm(project, "tf1_fixed.py")
     assert observed(payload) == set()
