@@ -257,7 +257,8 @@ def main(argv=None) -> int:
         "repos": rows,
     }
     (out / "findings.json").write_text(json.dumps(all_findings, indent=1) + "\n", encoding="utf-8")
-    report = score.evaluate(all_findings, Path(args.labels), Path(args.known_correct))
+    report = score.evaluate(all_findings, Path(args.labels), Path(args.known_correct),
+                            [r["repo"] for r in rows])
     summary["precision"] = report["precision"]
     summary["known_correct"] = report["known_correct"]
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")

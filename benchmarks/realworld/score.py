@@ -23,7 +23,7 @@ import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterable, List, Optional
 
 HERE = Path(__file__).resolve().parent
 RULES = ("BN001", "BN002", "BN003")
@@ -38,7 +38,11 @@ def _read_csv(path: Path) -> List[Dict[str, str]]:
     return [r for r in rows if any(r.values())]
 
 
-def evaluate(findings: List[dict], labels_path: Path, known_path: Path) -> dict:
+def evaluate(findings: List[dict], labels_path: Path, known_path: Path,
+             repos: Optional[Iterable[str]] = None) -> dict:
+    """Labels and known-correct rows of repositories outside `repos` (the
+    repositories of this run; default: those with findings) are ignored."""
+    scope = set(repos) if repos is not None else {f["repo"] for f in findings}
     present = defaultdict(int)
     for f in findings:
         if f["code"] in RULES:
@@ -48,6 +52,8 @@ def evaluate(findings: List[dict], labels_path: Path, known_path: Path) -> dict:
     stale, misses = [], []
     labelled = set()
     for row in labels:
+        if row["repo"] not in scope:
+            continue
         rule, verdict = row["rule"], row["verdict"].upper()
         key = (row["repo"], row["file"], int(row["line"]), rule)
         if verdict == "FN":
@@ -74,6 +80,8 @@ def evaluate(findings: List[dict], labels_path: Path, known_path: Path) -> dict:
         }
     known = []
     for row in _read_csv(known_path):
+        if row["repo"] not in scope:
+            continue
         rules = RULES if row.get("rules", "*") in ("", "*") else tuple(row["rules"].split())
         lo, hi = int(row["start"]), int(row["end"])
         hits = [f for f in findings
@@ -126,7 +134,11 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     path = Path(argv[0]) if argv else HERE / "results" / "findings.json"
     findings = json.loads(path.read_text(encoding="utf-8"))
-    report = evaluate(findings, HERE / "labels.csv", HERE / "known_correct.csv")
+    summary = path.with_name("summary.json")
+    repos = None
+    if summary.exists():  # the run's repositories, also those without findings
+        repos = [r["repo"] for r in json.loads(summary.read_text(encoding="utf-8"))["repos"]]
+    report = evaluate(findings, HERE / "labels.csv", HERE / "known_correct.csv", repos)
     print(render(report))
     return 0
 
