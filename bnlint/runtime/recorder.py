@@ -37,7 +37,7 @@ DROPOUT_KIND = "dropout"
 
 class LayerState:
     __slots__ = ("lid", "ref", "name", "cls", "kind", "flavour", "baseline", "steps_seen",
-                 "steps_changed", "reader", "trainable", "graph_vars")
+                 "steps_changed", "reader", "trainable", "graph_vars", "at_init")
 
     def __init__(self, lid: int, layer, kind: str, flavour: str, reader: Optional[Callable]):
         self.lid = lid
@@ -52,6 +52,13 @@ class LayerState:
         self.steps_changed = 0
         self.trainable = bool(getattr(layer, "trainable", True))
         self.graph_vars = None  # TF1: (moving_mean, moving_variance), kept alive for the session
+        self.at_init = None  # moving_mean all 0 and moving_variance all 1 at the last look
+
+
+def _at_init(stats) -> bool:
+    """Moving mean all 0 and moving variance all 1: what a never-updated layer holds."""
+    mean, variance = stats[0], stats[1]
+    return bool((mean == 0).all() and (variance == 1).all())
 
 
 class Recorder:
@@ -157,6 +164,7 @@ class Recorder:
         except Exception:
             return
         state.steps_seen += 1
+        state.at_init = _at_init(now)
         if state.baseline is not None and any(
                 a.shape != b.shape or bool((a != b).any()) for a, b in zip(now, state.baseline)):
             state.steps_changed += 1
@@ -166,6 +174,7 @@ class Recorder:
         """A TF1 train-op run: the session read the stats before and after."""
         for state, a, b in zip(states, before, after):
             state.steps_seen += 1
+            state.at_init = _at_init(b)
             if any(x.shape != y.shape or bool((x != y).any()) for x, y in zip(a, b)):
                 state.steps_changed += 1
 
@@ -200,7 +209,8 @@ class Recorder:
             "layers": {str(s.lid): {
                 "name": s.name, "class": s.cls, "kind": s.kind, "flavour": s.flavour,
                 "trainable": s.trainable, "steps_seen": s.steps_seen, "steps_changed": s.steps_changed,
-                "stats_readable": s.reader is not None or s.kind == DROPOUT_KIND,
+                "stats_readable": s.reader is not None or s.kind == DROPOUT_KIND or s.graph_vars is not None,
+                "stats_at_initial_values": s.at_init,
             } for s in self.layers.values()},
             "calls": calls,
             "sites": [[f, line, n] for (f, line), n in self.sites.items()],

@@ -92,6 +92,8 @@ class Judge:
         if not seen:
             return ""
         if changed == 0:
+            if layer.get("stats_at_initial_values"):
+                return "; moving_mean/moving_variance unchanged, still 0 and 1"
             return "; moving_mean/moving_variance unchanged"
         return f"; moving statistics changed in {changed}/{seen} steps"
 
@@ -210,7 +212,7 @@ class Judge:
                     or layer.get("steps_changed")):
                 continue
             where = self._where(lid)
-            if where is None:
+            if where is None or self._always_training(lid):
                 continue
             seen = layer["steps_seen"]
             values = sorted({c["training"] for c in self.calls if c["layer"] == lid and c["in_step"]})
@@ -228,7 +230,8 @@ class Judge:
         out = []
         for t in self.train_ops:
             if (t["name"] in self.judged_train_ops or not t["runs"] or t["runs_changed"]
-                    or not t["bn_layers"] or t["update_ops_run"] >= t["update_ops"] or not t["frames"]):
+                    or not t["bn_layers"] or t["update_ops_run"] >= t["update_ops"] or not t["frames"]
+                    or all(self._always_training(lid) for lid in t.get("layers", []))):
                 continue
             message = (f"train op '{t['name']}' ran {t['runs']} time(s) without the batch norm updates "
                        f"(it depends on {t['update_ops_run']} of the graph's {t['update_ops']} UPDATE_OPS) "
@@ -238,6 +241,12 @@ class Judge:
             finding = Finding(RUNTIME_CODE, message, display_path(path), line, 1, line, 1, name=RUNTIME_NAME)
             out.append(Verdict(finding, NEW, message, list(t.get("layers", []))))
         return out
+
+    def _always_training(self, lid: int) -> bool:
+        """Only ever called with a literal training=True: this program never reads
+        the moving statistics, so their staying put harms nothing here."""
+        values = {c["training"] for c in self.calls if c["layer"] == lid}
+        return values == {"True"}
 
     def _where(self, lid: int) -> Optional[Tuple[str, int]]:
         for c in self.calls:

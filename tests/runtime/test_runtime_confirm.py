@@ -81,9 +81,10 @@ def test_seed_scenario_keras3_tape_without_training_is_confirmed(project):
     assert payload["run"]["status"] == "finished" and payload["run"]["steps"] == 3
     assert payload["run"]["flavours"] == ["keras3"]
     [text] = evidence(payload, "BN001")
-    assert "training=None" in text and "moving_mean/moving_variance unchanged" in text
+    assert "training=None" in text and "moving_mean/moving_variance unchanged, still 0 and 1" in text
     [layer] = bn_layers(payload)
     assert (layer["steps_seen"], layer["steps_changed"]) == (3, 0)
+    assert layer["stats_at_initial_values"] is True
     # the script's own print, sent to stderr: the statistics really stayed at 0 and 1
     assert "moving_mean [0. 0.] moving_variance [1. 1.]" in proc.stderr
     assert "bnlint confirm:" not in proc.stderr  # no progress line without a terminal
