@@ -82,7 +82,10 @@ class Api:
         return name.startswith("keras.layers.") or self.is_mode_sensitive_layer(name)
 
     def is_application(self, name: str) -> bool:
-        return name.startswith(self.applications_prefix)
+        """A pretrained-model constructor (keras.applications.ResNet50,
+        keras.applications.resnet50.ResNet50), not a helper such as
+        preprocess_input or decode_predictions."""
+        return name.startswith(self.applications_prefix) and _last(name)[:1].isupper()
 
     def application_is_plain(self, name: str) -> bool:
         return _last(name) in self.plain_applications

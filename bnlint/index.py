@@ -545,6 +545,11 @@ class FileIndex:
             if fn is not None:
                 return join(*(self.expr_info(r, fn, fn.cls, depth + 1) for r in fn.returns)) \
                     if fn.returns else NONE
+            if self.names.star_modules:  # from models import *
+                starred = self.star_qualify(func.value)
+                ext = self.external(starred) if starred else None
+                if ext is not None:
+                    return ext
         return NONE
 
     def callee_info(self, func: cst.BaseExpression, scope: Optional[FunctionInfo],
@@ -604,6 +609,8 @@ class FileIndex:
             info = self.name_info(name, scope, cls)
             if info.is_keras:
                 return info
+            if self.names.star_modules:
+                return self.call_info(call, scope, cls) if self.star_qualify(name) else CLEAN
             return CLEAN
         if isinstance(func, cst.Call):
             return self.call_info(func, scope, cls)

@@ -100,3 +100,14 @@ def test_cache_notices_a_sibling_that_appears(tmp_path):
     assert "if it holds" in first[0][3]  # plainnet.py does not exist yet
     (tmp_path / "plainnet.py").write_text(PLAIN)
     assert _findings(tmp_path, "--cache-dir", str(cache)) == []
+
+
+def test_star_import_from_a_sibling(tmp_path):
+    (tmp_path / "nets.py").write_text(PLAIN)
+    (tmp_path / "bnnets.py").write_text(WITH_BN.replace("PlainNet", "BNNet"))
+    (tmp_path / "train.py").write_text(TRAIN.format(module="nets").replace(
+        "from nets import PlainNet", "from nets import *"))
+    (tmp_path / "train_bn.py").write_text(TRAIN.format(module="bnnets").replace(
+        "from bnnets import PlainNet", "from bnnets import *").replace("PlainNet()", "BNNet()"))
+    found = {(f, code) for f, _, code, _ in _findings(tmp_path, "--no-cache")}
+    assert found == {("train_bn.py", "BN001")}

@@ -187,15 +187,17 @@ class TapeCallWithoutTraining(Checker):
         starts = [item.item for item in with_node.items]
         trained: Optional[Set[str]] = None
         if tape_names and any(c in starts for c in calls):
-            name = tape_names[0]
             begin = max(i for i, c in enumerate(calls) if c in starts)
             trained = set()
+            live = set(tape_names)  # `with A() as g_tape, B() as d_tape:` trains both
             for call in calls[begin + 1:]:
                 func = call.func
-                if self.is_tape(call) and call not in starts and self._binds(call, name):
-                    break
+                if self.is_tape(call) and call not in starts:
+                    live.discard(self._tape_names.get(id(call)))
+                    if not live:
+                        break
                 if isinstance(func, cst.Attribute) and func.attr.value == "gradient" \
-                        and dotted(func.value) == name:
+                        and dotted(func.value) in live:
                     owners = self._gradient_sources(call)
                     if owners is None:
                         trained = None
@@ -205,9 +207,6 @@ class TapeCallWithoutTraining(Checker):
                 trained = None  # no gradient call seen for this tape
         self._trained_cache[key] = trained
         return trained
-
-    def _binds(self, tape_call: cst.Call, name: str) -> bool:
-        return self._tape_names.get(id(tape_call)) == name
 
     def _is_trained(self, target: cst.BaseExpression, site: _Site, why: str) -> bool:
         """A model called in a tape but not among the things the tape trains
@@ -238,7 +237,10 @@ class TapeCallWithoutTraining(Checker):
             return
         if not self._is_trained(target, site, why):
             return
-        if not direct and self._passes_training_positionally(call, self._callee_class(target, site)):
+        callee_cls = None if direct else self._callee_class(target, site)
+        if callee_cls is not None and _defaults_to_training(callee_cls):
+            return  # Keras falls back to call()'s default: it trains (BN002 reports the default)
+        if not direct and self._passes_training_positionally(call, callee_cls):
             return
         if not direct and passes_training(call):
             return
@@ -283,3 +285,9 @@ def _variable_owners(expr: cst.BaseExpression, attrs: frozenset) -> Set[str]:
 
     expr.visit(_V())
     return owners
+
+
+def _defaults_to_training(cls: ClassInfo) -> bool:
+    call = cls.methods.get("call")
+    default = call.params.get("training") if call is not None else None
+    return default is not None and is_literal(default, "True")
