@@ -3,7 +3,8 @@
 
     python benchmarks/realworld/clone.py CHECKOUTS [--source URL_TEMPLATE]
 
-Makes CHECKOUTS/owner+name for each entry of manifest.yaml and checks out
+Makes CHECKOUTS/owner+name for each entry of manifest.yaml and
+manifest_heldout.yaml (or the --manifest files given) and checks out
 the pinned commit (detached). Existing checkouts are only moved to the
 pinned commit. URL_TEMPLATE defaults to https://github.com/{repo}.git;
 `{repo}` is owner/name and `{dir}` is owner+name, so a local mirror works
@@ -30,13 +31,16 @@ def sh(*cmd: str) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("checkouts")
-    ap.add_argument("--manifest", default=str(HERE / "manifest.yaml"))
+    ap.add_argument("--manifest", action="append",
+                    help="manifest(s) to clone (default: manifest.yaml and manifest_heldout.yaml)")
     ap.add_argument("--source", default="https://github.com/{repo}.git")
     args = ap.parse_args(argv)
     root = Path(args.checkouts)
     root.mkdir(parents=True, exist_ok=True)
     failed = []
-    for entry in load_manifest(Path(args.manifest)):
+    manifests = args.manifest or [str(HERE / "manifest.yaml"), str(HERE / "manifest_heldout.yaml")]
+    entries = [e for m in manifests for e in load_manifest(Path(m))]
+    for entry in entries:
         dest = root / entry["dir"]
         if not dest.exists():
             url = args.source.format(repo=entry["repo"], dir=entry["dir"])
