@@ -3,9 +3,10 @@
 
     python benchmarks/realworld/evaluate.py CHECKOUTS [--cli]
 
-Runs run.py on manifest.yaml (results/) and on manifest_heldout.yaml
-(results/heldout/), then the recall probe mutate.py (results/mutants.json),
-and prints the precision tables and the probe summary. CHECKOUTS is the
+Runs run.py on manifest.yaml (results/), manifest_heldout.yaml
+(results/heldout/) and manifest_heldout2.yaml (results/heldout2/), then the
+recall probe mutate.py (results/mutants.json), and prints the precision
+tables and the probe summary. CHECKOUTS is the
 folder clone.py filled.
 """
 
@@ -29,6 +30,7 @@ def main(argv=None) -> int:
     runs = [
         ("main set", HERE / "manifest.yaml", HERE / "results"),
         ("held-out set", HERE / "manifest_heldout.yaml", HERE / "results" / "heldout"),
+        ("second held-out set", HERE / "manifest_heldout2.yaml", HERE / "results" / "heldout2"),
     ]
     for title, manifest, results in runs:
         print(f"== {title}: {manifest.name} -> {results.relative_to(HERE)}", flush=True)
