@@ -21,7 +21,8 @@ DEFAULT_TIMEOUT = 600.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "bnlint confirm [options] (SCRIPT | -m MODULE) [-- ARGS...]"
     parser.add_argument("script", nargs="?", help="the training script to run, like `python SCRIPT`")
-    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like `python -m MODULE`")
+    parser.add_argument("-m", dest="module", metavar="MODULE ...", nargs=argparse.REMAINDER,
+                        help="run a module, like `python -m MODULE`; what follows goes to the module")
     parser.add_argument("script_args", nargs=argparse.REMAINDER,
                         help="arguments for the script (after `--`)")
     parser.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS,
@@ -122,14 +123,17 @@ def run(args: argparse.Namespace, out) -> int:
     from .launcher import run_child
 
     script_args = list(args.script_args or [])
+    if args.module is not None:  # `-m MODULE ARGS...`: everything after MODULE is the module's
+        if not args.module:
+            raise _usage_error("-m needs a module")
+        # after `-m MODULE --`, argparse hands the first argument to `script`
+        rest = [args.script] if args.script else []
+        args.module, script_args = args.module[0], args.module[1:] + rest + script_args
+        args.script = None
+    elif not args.script:
+        raise _usage_error("give a script or -m MODULE")
     if script_args and script_args[0] == "--":
         script_args = script_args[1:]
-    if bool(args.script) == bool(args.module):
-        if args.script and args.module:  # `-m mod extra`: argparse put `extra` in script
-            script_args.insert(0, args.script)
-            args.script = None
-        else:
-            raise _usage_error("give a script or -m MODULE")
     target = args.module or args.script
     spec = _child_spec(args, target, bool(args.module), script_args)
     script_path = os.path.abspath(os.path.join(args.cwd or ".", target)) if args.script else None

@@ -49,3 +49,13 @@ def test_a_script_that_ignores_sigterm_is_killed_at_the_timeout(tmp_path):
     assert "started" in proc.stderr
     assert "Run: stopped by --timeout" in proc.stdout, proc.stdout
     assert proc.returncode == 1
+
+
+def test_module_arguments_with_and_without_double_dash(tmp_path):
+    (tmp_path / "trainmod.py").write_text("import sys\nprint('argv', sys.argv[1:])\n")
+    for args in (["-m", "trainmod", "--epochs", "1"], ["-m", "trainmod", "--", "--epochs", "1"],
+                 ["--max-steps", "2", "-m", "trainmod", "--epochs", "1"]):
+        proc = run("confirm", *args, cwd=tmp_path)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert "argv ['--epochs', '1']" in proc.stderr, args
+    assert run("confirm", "-m", cwd=tmp_path).returncode == 2
