@@ -8,7 +8,7 @@ every checker forced to run on it (see tests/fuzz_harness.py). A program is
 a failure when bnlint raises, runs past the time bound, or reports BN903
 (a checker crashed). A BN902 on a program that compiles is counted too:
 it means libcst could not parse something CPython accepts. Failing programs
-are written to --out. Exit status 1 when there was any failure.
+are written to --out, and so is the slowest one. Exit status 1 when there was any failure.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def main(argv=None) -> int:
             counts["lint calls"] += 1
             if elapsed > slowest[0]:
                 slowest[:] = [elapsed, label]
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "slowest.py").write_text(program, encoding="utf-8", errors="surrogateescape")
             for f in internal_errors(findings):
                 record("bn903", program, f"{label}: {f.message}")
             if any(f.code == "BN902" for f in findings):

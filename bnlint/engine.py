@@ -15,7 +15,7 @@ import stat
 import sys
 import tokenize
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -81,7 +81,10 @@ def selected_codes(config: Config) -> Set[str]:
 
 def _syntax_finding(exc: Exception, filename: str) -> Finding:
     line = getattr(exc, "raw_line", None) or getattr(exc, "lineno", None) or 1
-    column = (getattr(exc, "raw_column", None) or getattr(exc, "offset", None) or 0)
+    if getattr(exc, "raw_column", None) is not None:  # libcst: 0-based
+        column = exc.raw_column
+    else:  # ast's SyntaxError.offset is already 1-based
+        column = max((getattr(exc, "offset", None) or 1) - 1, 0)
     message = getattr(exc, "message", None) or getattr(exc, "msg", None) or str(exc).splitlines()[0]
     return _meta_finding("BN902", filename, str(message).strip().rstrip("."), int(line), int(column) + 1)
 
@@ -294,10 +297,11 @@ def _run_many(items: List[Tuple[str, bytes]], config: Config, jobs: Optional[int
                 pending.pop(path, None)
                 yield res
     except BrokenProcessPool:
-        # A worker died (segfault, OOM kill, a signal). Check the rest one by
-        # one, each in its own process, so the file that kills a worker is named.
-        for path, data in pending.items():
-            yield _isolated(path, data, config)
+        # A worker died (segfault, OOM kill, a signal). Check the rest one
+        # file per process, `jobs` at a time, so the file that kills a worker
+        # is named and the others still get their findings.
+        with ThreadPoolExecutor(max_workers=jobs) as threads:
+            yield from threads.map(lambda item: _isolated(item[0], item[1], config), pending.items())
 
 
 def _isolated(path: str, data: bytes, config: Config) -> FileResult:

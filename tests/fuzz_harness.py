@@ -17,9 +17,11 @@ from bnlint import engine
 from bnlint.config import Config
 from bnlint.finding import Finding
 
-# Inputs are also tried behind this header: it passes the byte pre-filter
-# of every rule, so stage 2 and (when it says so) libcst run on them.
-TF_HEADER = b"import tensorflow as tf\nfrom tensorflow import keras\n"
+# Inputs are also tried behind this header: its comment passes the byte
+# pre-filter of every rule, so `ast` and stage 2 run on every input, and
+# libcst and the checkers whenever stage 2 finds the structure.
+TF_HEADER = (b"import tensorflow as tf\nfrom tensorflow import keras\n"
+             b"# GradientTape def call( batch_normalization .minimize( Dropout\n")
 
 
 class Hang(BaseException):
