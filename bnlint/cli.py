@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ignore", type=_codes_arg, help="codes or prefixes to disable")
     check.add_argument("--exclude", type=_codes_arg, help="glob patterns to exclude (replaces the defaults)")
     check.add_argument("--extend-exclude", type=_codes_arg, help="glob patterns to exclude on top of the defaults")
+    check.add_argument("--force-exclude", action="store_true",
+                       help="apply the excludes to files named on the command line too (for pre-commit)")
     check.add_argument("--output-format", choices=sorted(FORMATS), default="concise")
     check.add_argument("--statistics", action="store_true", help="count findings per rule")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -109,6 +111,8 @@ def _effective_config(args: argparse.Namespace, start: Path) -> Config:
         changes["extend_exclude"] = tuple(config.extend_exclude) + tuple(args.extend_exclude)
     if args.keras:
         changes["keras"] = args.keras
+    if getattr(args, "force_exclude", False):
+        changes["force_exclude"] = True
     return replace(config, **changes) if changes else config
 
 

@@ -38,6 +38,7 @@ class Config:
     extend_select: Tuple[str, ...] = ()
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: Tuple[str, ...] = ()
+    force_exclude: bool = False  # apply excludes to files named explicitly too
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     extra_mode_sensitive_layers: Tuple[str, ...] = ()
     keras: str = "auto"
@@ -133,7 +134,7 @@ def from_mapping(data: dict, where: str, root: Optional[str] = None, base: Optio
     cfg = base or Config()
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
-    known = {"select", "ignore", "extend-select", "exclude", "extend-exclude",
+    known = {"select", "ignore", "extend-select", "exclude", "extend-exclude", "force-exclude",
              "per-file-ignores", "extra-mode-sensitive-layers", "keras"}
     changes: Dict[str, object] = {}
     for raw_key, value in data.items():
@@ -144,6 +145,10 @@ def from_mapping(data: dict, where: str, root: Optional[str] = None, base: Optio
             changes[key.replace("-", "_")] = _codes(value, key, where)
         elif key in ("exclude", "extend-exclude", "extra-mode-sensitive-layers"):
             changes[key.replace("-", "_")] = _strings(value, key, where)
+        elif key == "force-exclude":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: `force-exclude` must be true or false, got {value!r}")
+            changes["force_exclude"] = value
         elif key == "keras":
             value = str(value)
             if value not in KERAS_CHOICES:

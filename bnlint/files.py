@@ -24,6 +24,17 @@ def _excluded(name: str, rel: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+def _explicitly_excluded(path: str, config: Config, patterns: Sequence[str]) -> bool:
+    """Is a file named on the command line under an excluded name or folder?"""
+    base = os.path.realpath(config.root) if config.root else os.getcwd()
+    rel = os.path.relpath(os.path.realpath(path), base).replace(os.sep, "/")
+    parts = rel.split("/")
+    if parts[0] == "..":
+        parts = os.path.normpath(path).replace(os.sep, "/").split("/")
+        rel = "/".join(parts)
+    return any(_excluded(part, "/".join(parts[: i + 1]), patterns) for i, part in enumerate(parts))
+
+
 def _project_prefix(given: str, root: Optional[str]) -> Optional[str]:
     """`given` relative to the config directory as "a/b/" ("" for the same
     directory), or None when there is no config or `given` is outside it."""
@@ -44,6 +55,8 @@ def discover(paths: Iterable[str], config: Config) -> List[str]:
     seen = set()
     for given in paths:
         if given == "-" or not os.path.isdir(given):
+            if config.force_exclude and given != "-" and _explicitly_excluded(given, config, patterns):
+                continue  # --force-exclude: pre-commit names excluded files too
             if os.path.normpath(given) not in seen:  # a.py and ./a.py are one file
                 seen.add(os.path.normpath(given))
                 out.append(given)

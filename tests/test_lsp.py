@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 BUGGY = (EXAMPLES / "buggy" / "bn001_gradient_tape.py").read_text(encoding="utf-8")
 FIXED = (EXAMPLES / "fixed" / "bn001_gradient_tape.py").read_text(encoding="utf-8")
-CALL_LINE = 25  # 0-based line of `logits = model(images)` in BUGGY
 CALL = "        logits = model(images)"
+CALL_LINE = BUGGY.splitlines().index(CALL)  # 0-based line of the tape call in BUGGY
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 ENV.pop("TF_USE_LEGACY_KERAS", None)
 GUARD_SECONDS = 60  # only so a broken server fails the test instead of hanging it
