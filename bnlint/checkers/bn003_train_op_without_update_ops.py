@@ -96,8 +96,23 @@ class _Walker(cst.CSTVisitor):
                 name = call.func.attr.value if isinstance(call.func, cst.Attribute) else call.func.value
                 if name == "control_dependencies":
                     self.deps.append(node)
-                    if self.rule.block_mentions_updates(node):
+                    if self.rule.block_mentions_updates(node) and not self._holds_train_op(node):
                         self.scopes_with_update_deps.add(self.fn_stack[-1])
+
+    def _holds_train_op(self, node: cst.With) -> bool:
+        """A dependencies block that makes a train op is the usual idiom; one
+        that makes something else (loss = tf.identity(loss)) is the
+        Estimator idiom that may wire the updates in indirectly."""
+        methods = self.rule.ctx.api.train_op_methods
+        found = []
+
+        class _V(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value in methods:
+                    found.append(call)
+
+        node.body.visit(_V())
+        return bool(found)
 
     def leave_With(self, node: cst.With) -> None:
         if self.deps and self.deps[-1] is node:
@@ -194,8 +209,7 @@ class TrainOpWithoutUpdateOps(Checker):
             return
         if all(id(site) in walker.always_training for site in walker.bn_sites):
             return  # moving statistics are never read: every BN runs in training mode
-        if self._file_runs_updates():
-            return
+        runs = self._runs_fetching_updates()
         bn_line = self.line_of(walker.bn_sites[0])
         for call, under_update, fn in walker.train_ops:
             if under_update or fn in walker.scopes_with_update_deps:
@@ -205,7 +219,7 @@ class TrainOpWithoutUpdateOps(Checker):
                 continue
             if fn is not None and fn.name.value in walker.called_under_update:
                 continue
-            if self._grouped_with_updates(call):
+            if self._grouped_with_updates(call) or self._fetched_with_updates(call, runs):
                 continue
             if not walker.trains_batch_norm(fn):
                 continue  # this train op's graph has no batch norm of this file
@@ -358,9 +372,9 @@ class TrainOpWithoutUpdateOps(Checker):
     def block_mentions_updates(self, with_node: cst.With) -> bool:
         return any(self.mentions_updates(item.item) for item in with_node.items)
 
-    def _file_runs_updates(self) -> bool:
-        """`sess.run([train_op, update_ops])`: the update ops are fetched."""
-        found = []
+    def _runs_fetching_updates(self) -> List[cst.Call]:
+        """`sess.run([train_op, update_ops])` calls: they fetch the update ops."""
+        found: List[cst.Call] = []
         rule = self
 
         class _V(cst.CSTVisitor):
@@ -370,7 +384,18 @@ class TrainOpWithoutUpdateOps(Checker):
                     found.append(node)
 
         self.ctx.module.visit(_V())
-        return bool(found)
+        return found
+
+    def _fetched_with_updates(self, train_call: cst.Call, runs: List[cst.Call]) -> bool:
+        """This train op is run together with the update ops (another train op
+        fetched with them does not excuse it). A train op with no name of its
+        own cannot be told apart, so any such run counts."""
+        if not runs:
+            return False
+        target = self._assigned_name(train_call)
+        if target is None:
+            return True
+        return any(_mentions_name(a.value, target) for run in runs for a in run.args)
 
     def _grouped_with_updates(self, train_call: cst.Call) -> bool:
         """The train op's variable is grouped with, or made a dependency of, the update ops."""
