@@ -172,6 +172,12 @@ class _Indexer(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> None:
         for t in node.targets:
             self._bind(t.target, node.value)
+            target = t.target
+            if isinstance(target, cst.Attribute) and target.attr.value == "trainable" \
+                    and isinstance(node.value, cst.Name) and node.value.value in ("True", "False"):
+                owner = dotted(target.value)
+                if owner:
+                    self.ix.trainable_set.setdefault(owner, set()).add(node.value.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bind(node.target, node.value)
@@ -231,6 +237,9 @@ class FileIndex:
         self.added_layers: Dict[str, List[cst.BaseExpression]] = {}
         self.evidence: Set[str] = set()
         self.value_scope: Dict[int, Optional[FunctionInfo]] = {}
+        # `base.trainable = False` (and never True): its BN runs in inference
+        # mode whatever `training` says, so calling it without is no bug.
+        self.trainable_set: Dict[str, Set[str]] = {}
         self.calls_by_name: Dict[str, List[tuple]] = {}
         self._memo: Dict[object, KerasInfo] = {}
         self._known = api.all_known_names()
@@ -442,7 +451,13 @@ class FileIndex:
         self._memo[key] = result
         return result
 
+    def frozen(self, expr: cst.BaseExpression) -> bool:
+        text = dotted(expr)
+        return text is not None and self.trainable_set.get(text) == {"False"}
+
     def _expr_info(self, expr, scope, cls, depth) -> KerasInfo:
+        if isinstance(expr, (cst.Name, cst.Attribute)) and self.frozen(expr):
+            return KerasInfo(Contents.CLEAN, "frozen (trainable = False)")
         if isinstance(expr, cst.Call):
             return self.call_info(expr, scope, cls, depth)
         if isinstance(expr, cst.Name):
