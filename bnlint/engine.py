@@ -149,6 +149,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
             rep.code, message, filename, pos.start.line, pos.start.column + 1,
             pos.end.line, pos.end.column + 1, name=specs[rep.code].name,
             fix=rep.fix or build_fix(ctx, rep), flavour=rep.flavour,
+            extra={"variant": rep.variant},
         ))
     return sort_findings(filter_findings(findings, text) if noqa else findings)
 
