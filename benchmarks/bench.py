@@ -59,8 +59,8 @@ def measure(cmd: List[str], cwd: Optional[str] = None, timeout: Optional[float] 
     """Run `cmd`; wall time, exit code, stdout, and peak RSS (tree and single)."""
     out = tempfile.TemporaryFile()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    err = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, start_new_session=True)
     peak = [0]
     done = threading.Event()
 
@@ -91,8 +91,10 @@ def measure(cmd: List[str], cwd: Optional[str] = None, timeout: Optional[float] 
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     out.seek(0)
+    err.seek(0)
     text = out.read().decode("utf-8", "replace")
     return {"wall": wall, "rc": proc.returncode, "timed_out": timed_out, "stdout": text,
+            "stderr": err.read().decode("utf-8", "replace")[-4000:],
             "rss_tree_mb": peak[0] / 2**20, "rss_single_mb": usage.ru_maxrss / 1024,
             "cpu_s": usage.ru_utime + usage.ru_stime}
 
@@ -114,18 +116,19 @@ def run_bnlint(path: str, cache_dir: str, jobs: int) -> Dict:
 
 
 def _bnlint_child(stats_file: str, argv: List[str]) -> int:
-    from bnlint import cli
     from dataclasses import asdict
 
+    from bnlint import cli, engine
+
     seen = {}
-    real = cli.lint_paths
+    real = engine.lint_paths  # cli imports it from the engine at call time
 
     def counting(*args, **kwargs):
         results = real(*args, **kwargs)
         seen.update(asdict(kwargs["stats"]))
         return results
 
-    cli.lint_paths = counting
+    engine.lint_paths = counting
     buf = io.StringIO()
     sys.stdout = buf
     try:
@@ -160,7 +163,7 @@ def run_flake8(cmd: List[str], path: str, jobs: int) -> Dict:
 def run_fixit(cmd: List[str], path: str, timeout: float) -> Dict:
     res = measure(cmd + ["lint", path], timeout=timeout)
     res["findings"] = len(re.findall(r"@\d+:\d+ ", res["stdout"]))
-    m = re.search(r"(\d+) files? (?:checked|clean)", res["stdout"])
+    m = re.search(r"(\d+) files? (?:checked|clean)", res["stdout"] + res["stderr"])
     res["files"] = res["parsed"] = int(m.group(1)) if m else None
     return res
 
@@ -267,12 +270,13 @@ def main(argv: Optional[List[str]] = None) -> int:
            if k.startswith("bnlint cold") and r.get("files")}
     if per:
         base = per["bnlint cold"]
-        growth = ", ".join(f"{k.replace('bnlint cold', 'x1').strip() or 'x1'}: {v:.2f} ms/file ({v / base:.2f}x)"
-                           for k, v in per.items())
+        growth = ", ".join(f"{(k.split()[-1] if k != 'bnlint cold' else 'x1')}: {v:.2f} ms/file "
+                           f"({v / base:.2f}x)" for k, v in per.items())
         print(f"growth (cold, time per file): {growth}")
     if args.json:
         for r in results.values():
             r.pop("stdout", None)
+            r.pop("stderr", None)
         with open(args.json, "w") as fh:
             json.dump({"checkout": path, "commit": head, "jobs": args.jobs, "results": results,
                        "ratios": ratios}, fh, indent=2)

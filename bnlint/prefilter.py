@@ -59,6 +59,7 @@ class Prefilter:
     api: Api
     patterns: Tuple[Tuple[str, Tuple["re.Pattern[bytes]", ...]], ...]
     sensitive: "re.Pattern[bytes]"
+    words: FrozenSet[str] = frozenset()  # the identifiers behind `sensitive`
 
     def stage1(self, data: bytes, codes: Iterable[str]) -> Set[str]:
         """Codes whose names appear in the raw bytes."""
@@ -67,7 +68,7 @@ class Prefilter:
 
     def stage2(self, tree: ast.AST, codes: Set[str], data: bytes) -> Set[str]:
         """Codes whose structure is present in the parsed file."""
-        facts = _Facts(self.api, tree, bool(self.sensitive.search(data)))
+        facts = _Facts(self.api, tree, bool(self.sensitive.search(data)), self.words)
         out = set()
         if "BN001" in codes and facts.bn001():
             out.add("BN001")
@@ -130,6 +131,53 @@ class _Resolver:
 
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+# Statements with a body of statements: at module level their header is one
+# unit and each statement of the body is another (a class may sit in there).
+_COMPOUND = tuple(getattr(ast, name) for name in (
+    "If", "Try", "TryStar", "With", "AsyncWith", "For", "AsyncFor", "While", "Match",
+    "match_case", "ExceptHandler") if hasattr(ast, name))
+
+
+def _mentions(node: ast.AST, shallow: bool = False) -> FrozenSet[str]:
+    """Identifiers in a subtree: names, attributes, imported names. With
+    `shallow`, a compound statement's own header only (not its body)."""
+    if shallow:
+        parts = [getattr(node, f) for f in ("test", "target", "iter", "items", "type", "subject", "pattern",
+                                            "guard") if hasattr(node, f)]
+        nodes = [n for p in parts for n in (p if isinstance(p, list) else [p]) if isinstance(n, ast.AST)]
+    else:
+        nodes = [node]
+    out = set()
+    for top in nodes:
+        for sub in ast.walk(top):
+            if isinstance(sub, ast.Name):
+                out.add(sub.id)
+            elif isinstance(sub, ast.Attribute):
+                out.add(sub.attr)
+            elif isinstance(sub, ast.alias):
+                out.update(sub.name.split("."))
+                if sub.asname:
+                    out.add(sub.asname)
+    return frozenset(out)
+
+
+def _bound(node: ast.AST, shallow: bool = False) -> FrozenSet[str]:
+    """Names a module-level statement binds, and owners of `x.add(...)`."""
+    out = set()
+    nodes = [getattr(node, "target", None)] if shallow else [node]
+    for top in nodes:
+        if top is None:
+            continue
+        for sub in ast.walk(top):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                out.add(sub.id)
+            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "add":
+                root = _dotted(sub.func.value)
+                if root:
+                    out.add(root.split(".")[0])
+    return frozenset(out)
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
@@ -156,10 +204,12 @@ def _methods(cls: ast.ClassDef) -> Dict[str, ast.AST]:
 class _Facts:
     """The file's classes, tapes and calls, asked rule by rule (lazily)."""
 
-    def __init__(self, api: Api, tree: ast.AST, sensitive: bool) -> None:
+    def __init__(self, api: Api, tree: ast.AST, sensitive: bool, words: FrozenSet[str] = frozenset()) -> None:
         self.api = api
         self.tree = tree
         self.sensitive = sensitive
+        self.words = words
+        self._tainted: Optional[Set[str]] = None
         self.names = _Resolver(tree)
         self.withs = self.names.withs
         self.classes: Dict[str, List[ast.ClassDef]] = {}
@@ -247,17 +297,18 @@ class _Facts:
 
     # -- BN002 -----------------------------------------------------------------
     def bn002(self) -> bool:
-        for _, kinds, methods in self._keras_classes():
+        for node, kinds, methods in self._keras_classes():
             call = methods.get("call")
-            if call is not None and self._call_may_lose_mode(call, kinds):
+            if call is not None and self._call_may_lose_mode(call, kinds, node.name in self.tainted()):
                 return True
         return False
 
-    def _call_may_lose_mode(self, fn: ast.AST, kinds: Set[str]) -> bool:
+    def _call_may_lose_mode(self, fn: ast.AST, kinds: Set[str], sensitive: bool) -> bool:
+        """`sensitive`: the class may hold a mode-sensitive layer."""
         args = fn.args
         params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
         params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-        if self.sensitive:
+        if sensitive:
             if "model" in kinds and "training" not in params:
                 return True  # Keras 3: fit() never passes training
             positional = args.posonlyargs + args.args
@@ -269,15 +320,15 @@ class _Facts:
             if not isinstance(sub, ast.Call):
                 continue
             if isinstance(sub.func, ast.Attribute) and sub.func.attr == "call" \
-                    and self._direct_call_may_lose(sub):
+                    and self._direct_call_may_lose(sub, sensitive):
                 return True
-            if self.sensitive and any(k.arg == "training" and _is_bool(k.value) for k in sub.keywords):
+            if sensitive and any(k.arg == "training" and _is_bool(k.value) for k in sub.keywords):
                 return True
             if self._builder(sub.func):
                 return True
         return False
 
-    def _direct_call_may_lose(self, call: ast.Call) -> bool:
+    def _direct_call_may_lose(self, call: ast.Call, sensitive: bool) -> bool:
         """`self.x.call(...)` / `super().call(...)` that hands no training
         keyword on (a positional flag still counts as maybe lost)."""
         for kw in call.keywords:
@@ -285,9 +336,69 @@ class _Facts:
                 return False
         owner = call.func.value
         if isinstance(owner, ast.Call):
-            return self.sensitive and isinstance(owner.func, ast.Name) and owner.func.id == "super"
+            return sensitive and isinstance(owner.func, ast.Name) and owner.func.id == "super"
         return isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) \
             and owner.value.id == "self"
+
+    # -- which definitions may hold a mode-sensitive layer ------------------------
+    def tainted(self) -> Set[str]:
+        """Names of classes, functions and module-level variables whose value
+        may hold BatchNormalization/Dropout/... as far as names can tell.
+
+        A definition is tainted when its code mentions a sensitive word, a
+        local alias of one, or a tainted name; when it is nested in a tainted
+        definition; or when a call of it passes a tainted argument (index.py
+        follows `Model(bn_layer)` into `self.inner = inner`). Module-level
+        statements taint the names they bind. Any doubt taints."""
+        if self._tainted is not None:
+            return self._tainted
+        if not self.sensitive:
+            self._tainted = set()
+            return self._tainted
+        seeds = set(self.words)
+        for alias, target in self.names.r.aliases.items():
+            if set(target.split(".")) & self.words or set(canonical(target).split(".")) & self.words:
+                seeds.add(alias)
+        defs: List[Tuple[str, FrozenSet[str], Optional[str]]] = []  # name, mentions, enclosing def
+        module_units: List[Tuple[FrozenSet[str], FrozenSet[str]]] = []  # mentions, names bound
+        calls: List[Tuple[str, FrozenSet[str]]] = []  # callee name, mentions of its arguments
+
+        def visit(node: ast.AST, enclosing: Optional[str]) -> None:
+            for child in _child_statements(node):
+                if isinstance(child, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                    defs.append((child.name, _mentions(child), enclosing))
+                    visit(child, child.name)
+                elif enclosing is None and not isinstance(child, _COMPOUND):
+                    module_units.append((_mentions(child), _bound(child)))
+                else:
+                    if enclosing is None:
+                        module_units.append((_mentions(child, shallow=True), _bound(child, shallow=True)))
+                    visit(child, enclosing)
+
+        visit(self.tree, None)
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                args = [a for a in node.args] + [k.value for k in node.keywords]
+                calls.append((node.func.id, frozenset().union(*(_mentions(a) for a in args))))
+        tainted: Set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            active = seeds | tainted
+            for name, mentions, enclosing in defs:
+                if name not in tainted and (mentions & active or enclosing in tainted):
+                    tainted.add(name)
+                    changed = True
+            for mentions, bound in module_units:
+                if mentions & active and not bound <= tainted:
+                    tainted |= bound
+                    changed = True
+            for name, mentions in calls:
+                if name not in tainted and mentions & active:
+                    tainted.add(name)
+                    changed = True
+        self._tainted = tainted
+        return tainted
 
     # -- BN003 -----------------------------------------------------------------
     def bn003(self) -> bool:
@@ -324,4 +435,4 @@ def build_prefilter(api: Api) -> Prefilter:
         ("BN002", (re.compile(rb"def\s+call\s*\("), sensitive_or_direct)),
         ("BN003", (re.compile(alt(builders)), re.compile(b"\\.\\s*(?:" + alt(train_ops) + b")\\s*\\("))),
     )
-    return Prefilter(api, patterns, sensitive)
+    return Prefilter(api, patterns, sensitive, frozenset(sensitive_words))

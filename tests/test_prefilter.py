@@ -109,3 +109,87 @@ def test_stage2_skips_tapes_that_call_no_model():
     for data, want in ((ops_only, set()), (with_call, {"BN001"})):
         tree = ast.parse(data)
         assert pf.stage2(tree, pf.stage1(data, {"BN001"}), data) == want
+
+
+# Ways a class can hold BatchNormalization/Dropout without naming it in its
+# own body; stage 2's taint must follow each one to the class.
+TAINT_CASES = {
+"except": '''
+import tensorflow as tf
+from tensorflow import keras
+try:
+    import foo
+except ImportError:
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.bn = keras.layers.BatchNormalization()
+        def call(self, x):
+            return self.bn(x)
+''',
+"argflow": '''
+from tensorflow import keras
+class Wrap(keras.Model):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+    def call(self, x):
+        return self.inner(x)
+m = Wrap(keras.layers.Dropout(0.5))
+''',
+"module_var": '''
+from tensorflow import keras
+bn = keras.layers.BatchNormalization()
+class Net(keras.Model):
+    def call(self, x):
+        return bn(x)
+''',
+"alias": '''
+from tensorflow import keras
+from tensorflow.keras.layers import BatchNormalization as BN
+class Net(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.b = BN()
+    def call(self, x):
+        return self.b(x)
+''',
+"enclosing": '''
+from tensorflow import keras
+def make():
+    d = keras.layers.Dropout(0.1)
+    class Net(keras.Model):
+        def call(self, x):
+            return d(x)
+    return Net()
+''',
+"helper_fn": '''
+from tensorflow import keras
+def block():
+    return keras.Sequential([keras.layers.BatchNormalization()])
+class Net(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.b = block()
+    def call(self, x):
+        return self.b(x)
+''',
+"added": '''
+from tensorflow import keras
+seq = keras.Sequential()
+seq.add(keras.layers.Dropout(0.2))
+class Net(keras.Model):
+    def call(self, x):
+        return seq(x)
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAINT_CASES))
+def test_taint_follows_contents_into_the_class(name):
+    data = textwrap.dedent(TAINT_CASES[name]).encode()
+    with_filter = [(f.code, f.line) for f in lint_bytes(data, "x.py", KERAS3)]
+    with every_rule():
+        without = [(f.code, f.line) for f in lint_bytes(data, "x.py", KERAS3)]
+    assert with_filter == without
+    assert without or name == "enclosing", "the case no longer exercises BN002"
