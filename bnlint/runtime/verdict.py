@@ -22,7 +22,8 @@ RUNTIME_CODE = "BN801"
 RUNTIME_NAME = "moving-stats-never-updated"
 
 _MODE_CODES = ("BN001", "BN002")
-_INFERENCE_VARIANT_MARKS = ("defaults to `training=True`", "hard-codes training mode")
+# BN002 variants whose bug is training mode at inference, not inference in training.
+_INFERENCE_VARIANTS = ("true_default", "bn_training_true")
 _RUN_CUT_SHORT = {
     "crashed": "the script crashed",
     "timeout": "it hit --timeout",
@@ -110,7 +111,7 @@ class Judge:
     # -- judging ---------------------------------------------------------------
     def judge(self, f: Finding) -> Verdict:
         if f.code in _MODE_CODES:
-            if any(mark in f.message for mark in _INFERENCE_VARIANT_MARKS):
+            if f.extra.get("variant") in _INFERENCE_VARIANTS:
                 return self._judge_inference_default(f)
             return self._judge_training_mode(f)
         if f.code == "BN003":
