@@ -65,6 +65,11 @@ class _Walker(cst.CSTVisitor):
         self.calls_in: Dict[Optional[cst.FunctionDef], Set[str]] = {None: set()}
         self.bn_in: Dict[Optional[cst.FunctionDef], int] = {}
         self.class_stack: List[str] = []
+        # `if use_bn:` guards: (condition source, branch) for each BN site and
+        # train op, so a train op in the `else` of the condition that guards
+        # every batch norm is known not to see one.
+        self.guards: List[tuple] = []
+        self.guards_of: Dict[int, frozenset] = {}
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.class_stack.append(node.name.value)
@@ -126,6 +131,7 @@ class _Walker(cst.CSTVisitor):
             method = func.attr.value
             if method in rule.ctx.api.train_op_methods:
                 self.train_ops.append((node, under_update, self.fn_stack[-1]))
+                self.guards_of[id(node)] = frozenset(self.guards)
             elif method in rule.ctx.api.gradient_methods and under_update:
                 self.gradients_under_update.add(self.fn_stack[-1])
         callee = func.value if isinstance(func, cst.Name) else (
@@ -139,6 +145,29 @@ class _Walker(cst.CSTVisitor):
         if len(self.bn_sites) > before:
             fn = self.fn_stack[-1]
             self.bn_in[fn] = self.bn_in.get(fn, 0) + 1
+            self.guards_of[id(self.bn_sites[-1])] = frozenset(self.guards)
+
+    def visit_If_body(self, node: cst.If) -> None:
+        self.guards.append((source_of(node.test), True))
+
+    def leave_If_body(self, node: cst.If) -> None:
+        self.guards.pop()
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self.guards.append((source_of(node.test), False))
+
+    def leave_If_orelse(self, node: cst.If) -> None:
+        self.guards.pop()
+
+    def excluded_by_guard(self, train_call: cst.Call) -> bool:
+        """Every batch norm is built under `if C:` and the train op sits in
+        the `else` of `C`: they never share a graph."""
+        mine = self.guards_of.get(id(train_call), frozenset())
+        off = {cond for cond, branch in mine if not branch}
+        if not off:
+            return False
+        return all(any(cond in off and branch for cond, branch in self.guards_of.get(id(site), ()))
+                   for site in self.bn_sites)
 
     def visit_Arg(self, node: cst.Arg) -> None:
         # normalizer_fn=slim.batch_norm inside a dict or arg_scope call is
@@ -221,7 +250,7 @@ class TrainOpWithoutUpdateOps(Checker):
                 continue
             if self._grouped_with_updates(call) or self._fetched_with_updates(call, runs):
                 continue
-            if not walker.trains_batch_norm(fn):
+            if walker.excluded_by_guard(call) or not walker.trains_batch_norm(fn):
                 continue  # this train op's graph has no batch norm of this file
             self.report(call, "default", call=source_of(call.func), bn_line=bn_line, context={"bn": walker.bn_sites[0]})
 
