@@ -460,6 +460,12 @@ class FileIndex:
             return KerasInfo(Contents.CLEAN, "frozen (trainable = False)")
         if isinstance(expr, cst.Call):
             return self.call_info(expr, scope, cls, depth)
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            q = self.qualify(expr)
+            if q is not None and self.api.is_mode_sensitive_layer(q):
+                # the class itself (`Norm = layers.BatchNormalization`): what
+                # calling it builds
+                return KerasInfo(Contents.SENSITIVE, q.rsplit(".", 1)[-1])
         if isinstance(expr, cst.Name):
             return self.name_info(expr.value, scope, cls, depth)
         if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) \
@@ -542,7 +548,7 @@ class FileIndex:
             if q in api.sequential_constructors:
                 return join(CLEAN, *(self.expr_info(a.value, scope, cls, depth + 1) for a in call.args))
             if q in api.functional_constructors:
-                return join(CLEAN, self.scope_contents(scope))
+                return join(CLEAN, self.functional_contents(call, scope, cls))
             if api.is_application(q):
                 if api.application_is_plain(q):
                     return CLEAN
@@ -560,6 +566,11 @@ class FileIndex:
             if fn is not None:
                 return join(*(self.expr_info(r, fn, fn.cls, depth + 1) for r in fn.returns)) \
                     if fn.returns else NONE
+            bound = self._bound_values(func.value, scope)
+            if bound:  # Norm = pick_norm(kind); Norm()
+                info = join(*(self.expr_info(v, scope, cls, depth + 1) for v in bound))
+                if info.contents == Contents.SENSITIVE:
+                    return info
             if self.names.star_modules:  # from models import *
                 starred = self.star_qualify(func.value)
                 ext = self.external(starred) if starred else None
@@ -574,6 +585,54 @@ class FileIndex:
             # `Dense(3)(x)` or `make_model()(x)`: the inner call builds it.
             return self.call_info(func, scope, cls)
         return self.expr_info(func, scope, cls)
+
+    def _from_constructor_argument(self, cls: Optional[ClassInfo], attr: str) -> bool:
+        if cls is None or self.class_kind(cls) is None:
+            return False
+        for owner in [cls] + self.local_bases(cls):
+            for value in owner.self_assigns.get(attr, []):
+                scope = self.value_scope.get(id(value))
+                if isinstance(value, cst.Name) and scope is not None and value.value in scope.params:
+                    return True
+        return False
+
+    def _bound_values(self, name: str, scope: Optional[FunctionInfo]) -> List[cst.BaseExpression]:
+        fn = scope
+        while fn is not None:
+            if name in fn.assigns:
+                return fn.assigns[name]
+            if name in fn.params or name in fn.unknown_bindings:
+                return []
+            fn = self._enclosing_function(fn)
+        return self.module_assigns.get(name, [])
+
+    def functional_contents(self, call: cst.Call, scope: Optional[FunctionInfo],
+                            cls: Optional[ClassInfo]) -> KerasInfo:
+        """`Model(inputs, outputs)` holds the layers on the data path to its
+        outputs, not every layer built in the same scope (a discriminator
+        built next to the generator is another model)."""
+        outputs = None
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "outputs":
+                outputs = arg.value
+        plain = [a for a in call.args if a.keyword is None and not a.star]
+        if outputs is None and len(plain) >= 2:
+            outputs = plain[1].value
+        if outputs is None or any(a.star for a in call.args):
+            return self.scope_contents(scope)
+        parts = [CLEAN]
+        todo, seen_names = [outputs], set()
+        while todo:
+            expr = todo.pop()
+            for node in _calls_and_names(expr):
+                if isinstance(node, cst.Call):
+                    parts.append(self._applied(node, scope, cls))
+                elif node.value not in seen_names:
+                    seen_names.add(node.value)
+                    todo += self._bound_values(node.value, scope)
+            if len(seen_names) > 500:
+                return self.scope_contents(scope)
+        return join(*parts)
 
     # -- scope contents ------------------------------------------------------
     def scope_contents(self, scope: Optional[FunctionInfo]) -> KerasInfo:
@@ -636,6 +695,10 @@ class FileIndex:
                 return info
             if cls is not None and func.attr.value in cls.methods:
                 return self.scope_contents(cls.methods[func.attr.value])
+            if self._from_constructor_argument(cls, func.attr.value):
+                # `self.model = model` applied in a Keras class: a layer or
+                # model whose contents the file does not show
+                return KerasInfo(Contents.OPAQUE, f"`self.{func.attr.value}`, passed to the constructor")
         return CLEAN
 
 
@@ -653,4 +716,32 @@ def _nested_defs(fn: cst.FunctionDef) -> List[cst.FunctionDef]:
             return False
 
     fn.visit(_V())
+    return found
+
+
+def _calls_and_names(expr: cst.BaseExpression) -> List[cst.CSTNode]:
+    """The calls and names an expression is made of (lambdas and nested
+    defs are not entered)."""
+    found: List[cst.CSTNode] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            found.append(node)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            # `x.shape` uses x; `layers.Dense` is a module path, not data
+            root = node
+            while isinstance(root, cst.Attribute):
+                root = root.value
+            if isinstance(root, cst.Name):
+                found.append(root)
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    expr.visit(_V())
     return found
