@@ -131,7 +131,7 @@ class _Walker(cst.CSTVisitor):
             method = func.attr.value
             if method in rule.ctx.api.train_op_methods:
                 self.train_ops.append((node, under_update, self.fn_stack[-1]))
-                self.guards_of[id(node)] = frozenset(self.guards)
+                self.guards_of[id(node)] = frozenset(g for level in self.guards for g in level)
             elif method in rule.ctx.api.gradient_methods and under_update:
                 self.gradients_under_update.add(self.fn_stack[-1])
         callee = func.value if isinstance(func, cst.Name) else (
@@ -145,16 +145,17 @@ class _Walker(cst.CSTVisitor):
         if len(self.bn_sites) > before:
             fn = self.fn_stack[-1]
             self.bn_in[fn] = self.bn_in.get(fn, 0) + 1
-            self.guards_of[id(self.bn_sites[-1])] = frozenset(self.guards)
+            self.guards_of[id(self.bn_sites[-1])] = frozenset(g for level in self.guards for g in level)
 
     def visit_If_body(self, node: cst.If) -> None:
-        self.guards.append((source_of(node.test), True))
+        # inside `if A and B:` both A and B hold
+        self.guards.append(tuple((source_of(c), True) for c in _conjuncts(node.test)))
 
     def leave_If_body(self, node: cst.If) -> None:
         self.guards.pop()
 
     def visit_If_orelse(self, node: cst.If) -> None:
-        self.guards.append((source_of(node.test), False))
+        self.guards.append(((source_of(node.test), False),))
 
     def leave_If_orelse(self, node: cst.If) -> None:
         self.guards.pop()
@@ -490,3 +491,10 @@ def _mentions_name(expr: cst.BaseExpression, name: str) -> bool:
 
     expr.visit(_V())
     return bool(found)
+
+
+def _conjuncts(test: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """`A and B and C` -> [A, B, C]; anything else -> [test]."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _conjuncts(test.left) + _conjuncts(test.right)
+    return [test]
