@@ -112,7 +112,9 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             if isinstance(exc, SyntaxError):
                 return [_syntax_finding(exc, filename)]
-            return [_meta_finding("BN902", filename, f"cannot parse: {type(exc).__name__}")]
+            why = {RecursionError: "nesting too deep to parse",
+                   MemoryError: "nesting too deep to parse (the parser ran out of memory)"}
+            return [_meta_finding("BN902", filename, why.get(type(exc), f"{type(exc).__name__}: {exc}"))]
         codes = prefilter.stage2(tree, codes, data)
     if not codes:
         result.skipped = True
