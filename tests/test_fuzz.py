@@ -17,6 +17,8 @@ from bnlint.cli import main as cli_main
 
 from fuzz_harness import TF_HEADER, every_rule, internal_errors, lint_within, only_meta_codes
 
+# hypothesmith compiles what it generates; CPython warns about odd but valid code.
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 SECONDS = 20  # per lint call; real files of this size take milliseconds
 FAST = settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=80)
 

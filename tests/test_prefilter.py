@@ -23,6 +23,8 @@ from bnlint.specs import load_specs
 
 from fuzz_harness import TF_HEADER, every_rule
 
+# hypothesmith compiles what it generates; CPython warns about odd but valid code.
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 ROOT = Path(__file__).resolve().parent.parent
 KERAS3 = Config(keras="3")
 
