@@ -4,7 +4,8 @@
 
 Once as bnlint does (byte regex, then `ast` facts, then libcst) and once
 with every rule sent to libcst for every file; prints each file whose
-findings differ and exits 1 if any does. The second pass parses the whole
+findings differ (apart from BN902, which by design is only reported for
+files the pre-filter keeps) and exits 1 if any does. The second pass parses the whole
 tree with libcst, so it takes minutes, not seconds.
 """
 
@@ -30,7 +31,7 @@ def main(argv=None) -> int:
     parser.add_argument("checkouts", nargs="+")
     parser.add_argument("--keras", choices=("auto", "2", "3"), default=None)
     args = parser.parse_args(argv)
-    files = differ = findings = 0
+    files = differ = findings = syntax_only = 0
     start = time.time()
     for root in args.checkouts:
         config = load_config(Path(root), None)
@@ -45,12 +46,18 @@ def main(argv=None) -> int:
             with every_rule():
                 full = [f.to_dict() for f in lint_bytes(data, path, config)]
             findings += len(full)
-            if real != full:
+            # BN902 is by design only reported for files the pre-filter keeps
+            # (rules/BN902.yaml): a syntax error elsewhere is not a lost finding.
+            if real == full:
+                continue
+            if [f for f in full if f["code"] != "BN902"] == [f for f in real if f["code"] != "BN902"]:
+                syntax_only += 1
+            else:
                 differ += 1
                 print(f"DIFF {path}: with pre-filter {[(f['code'], f['line']) for f in real]}, "
                       f"without {[(f['code'], f['line']) for f in full]}", flush=True)
-    print(f"{files} files, {findings} findings without the pre-filter, {differ} files differ "
-          f"({time.time() - start:.0f} s)")
+    print(f"{files} files, {findings} findings without the pre-filter, {differ} files differ, "
+          f"{syntax_only} differ only by BN902 in files the pre-filter skips ({time.time() - start:.0f} s)")
     return 1 if differ else 0
 
 

@@ -63,12 +63,37 @@ class Prefilter:
 
     def stage1(self, data: bytes, codes: Iterable[str]) -> Set[str]:
         """Codes whose names appear in the raw bytes."""
-        return {code for code, pats in self.patterns
-                if code in codes and all(p.search(data) for p in pats)}
+        out = set()
+        for code, pats in self.patterns:
+            if code not in codes or not pats[0].search(data):
+                continue
+            # A mode-sensitive name may also come from a project module that
+            # index.py follows (project.py): then the bytes cannot tell.
+            if all(p.search(data) for p in pats[1:]) or (code == "BN002" and self.project_import(data)):
+                out.add(code)
+        return out
+
+    def project_import(self, data: bytes) -> bool:
+        """Might the file import a module of the user's own project (one
+        whose root is not in api.yaml's clean_libraries)? Any doubt: yes."""
+        clean = self.api.clean_libraries
+        for m in _IMPORT.finditer(data):
+            if m.group(1) is not None:
+                names = [m.group(1)]
+            else:
+                names = [part.split()[0] for part in m.group(2).split(b",") if part.split()]
+                if m.group(2).rstrip().endswith(b"\\"):
+                    return True
+            for name in names:
+                root = name.split(b".")[0].decode("ascii", "replace")
+                if not root or root not in clean:
+                    return True
+        return False
 
     def stage2(self, tree: ast.AST, codes: Set[str], data: bytes) -> Set[str]:
         """Codes whose structure is present in the parsed file."""
         facts = _Facts(self.api, tree, bool(self.sensitive.search(data)), self.words)
+        facts.sensitive = facts.sensitive or facts.project_modules()
         out = set()
         if "BN001" in codes and facts.bn001():
             out.add("BN001")
@@ -131,6 +156,8 @@ class _Resolver:
 
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# `from X import` / `import X, Y as Z` anywhere (also in strings: more yes).
+_IMPORT = re.compile(rb"\bfrom[ \t]+([.\w]*)[ \t\\]*\n?[ \t]*import\b|\bimport[ \t]+([^\n#;()]+)")
 
 
 # Statements with a body of statements: at module level their header is one
@@ -210,6 +237,8 @@ class _Facts:
         self.sensitive = sensitive
         self.words = words
         self._tainted: Optional[Set[str]] = None
+        self._project_names: Set[str] = set()
+        self._taint_all = False  # `from project_module import *`: any name may hold one
         self.names = _Resolver(tree)
         self.withs = self.names.withs
         self.classes: Dict[str, List[ast.ClassDef]] = {}
@@ -299,7 +328,8 @@ class _Facts:
     def bn002(self) -> bool:
         for node, kinds, methods in self._keras_classes():
             call = methods.get("call")
-            if call is not None and self._call_may_lose_mode(call, kinds, node.name in self.tainted()):
+            if call is not None and self._call_may_lose_mode(
+                    call, kinds, self._taint_all or node.name in self.tainted()):
                 return True
         return False
 
@@ -340,6 +370,22 @@ class _Facts:
         return isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) \
             and owner.value.id == "self"
 
+    def project_modules(self) -> bool:
+        """Imports a module that may be a file of the user's project, whose
+        contents index.py then reads (project.py): its names seed the taint."""
+        clean = self.api.clean_libraries
+        found = False
+        for alias, target in self.names.r.aliases.items():
+            if canonical(target).split(".")[0] not in clean:
+                self._project_names.add(alias)
+                found = True
+        for module in self.names.r.star_modules | self.names.r.raw_modules:
+            if canonical(module).split(".")[0] not in clean:
+                found = True
+                if module in self.names.r.star_modules:
+                    self._taint_all = True
+        return found
+
     # -- which definitions may hold a mode-sensitive layer ------------------------
     def tainted(self) -> Set[str]:
         """Names of classes, functions and module-level variables whose value
@@ -355,7 +401,7 @@ class _Facts:
         if not self.sensitive:
             self._tainted = set()
             return self._tainted
-        seeds = set(self.words)
+        seeds = set(self.words) | self._project_names
         for alias, target in self.names.r.aliases.items():
             if set(target.split(".")) & self.words or set(canonical(target).split(".")) & self.words:
                 seeds.add(alias)

@@ -195,3 +195,39 @@ def test_taint_follows_contents_into_the_class(name):
         without = [(f.code, f.line) for f in lint_bytes(data, "x.py", KERAS3)]
     assert with_filter == without
     assert without or name == "enclosing", "the case no longer exercises BN002"
+
+
+def test_contents_from_a_project_module_are_not_filtered_out(tmp_path):
+    """index.py follows `from detection import backbone` into the project
+    (project.py), so a file that names no mode-sensitive layer itself can
+    still hold one: found on dragen1860/TensorFlow-2.x-Tutorials."""
+    (tmp_path / "backbone.py").write_text(textwrap.dedent("""\
+        import tensorflow as tf
+
+        class Backbone(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = tf.keras.layers.BatchNormalization()
+
+            def call(self, x, training=None):
+                return self.bn(x, training=training)
+        """))
+    train = tmp_path / "detector.py"
+    train.write_text(textwrap.dedent("""\
+        import tensorflow as tf
+        from backbone import Backbone
+
+        class Detector(tf.keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.backbone = Backbone()
+
+            def call(self, x, training=True):
+                return self.backbone(x, training=training)
+        """))
+    data = train.read_bytes()
+    with_filter = [(f.code, f.line) for f in lint_bytes(data, str(train), KERAS3)]
+    with every_rule():
+        without = [(f.code, f.line) for f in lint_bytes(data, str(train), KERAS3)]
+    assert with_filter == without
+    assert without, "the project module is no longer followed: this test lost its point"
