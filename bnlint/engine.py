@@ -115,7 +115,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
             why = {RecursionError: "nesting too deep to parse",
                    MemoryError: "nesting too deep to parse (the parser ran out of memory)"}
             return [_meta_finding("BN902", filename, why.get(type(exc), f"{type(exc).__name__}: {exc}"))]
-        codes = prefilter.stage2(tree, codes, data)
+        codes = prefilter.stage2(tree, codes, data, filename)
     if not codes:
         result.skipped = True
         return []

@@ -90,10 +90,10 @@ class Prefilter:
                     return True
         return False
 
-    def stage2(self, tree: ast.AST, codes: Set[str], data: bytes) -> Set[str]:
+    def stage2(self, tree: ast.AST, codes: Set[str], data: bytes, filename: str = "") -> Set[str]:
         """Codes whose structure is present in the parsed file."""
         facts = _Facts(self.api, tree, bool(self.sensitive.search(data)), self.words)
-        facts.sensitive = facts.sensitive or facts.project_modules()
+        facts.sensitive = facts.project_modules(filename) or facts.sensitive
         out = set()
         if "BN001" in codes and facts.bn001():
             out.add("BN001")
@@ -165,6 +165,25 @@ _IMPORT = re.compile(rb"\bfrom[ \t]+([.\w]*)[ \t\\]*\n?[ \t]*import\b|\bimport[ 
 _COMPOUND = tuple(getattr(ast, name) for name in (
     "If", "Try", "TryStar", "With", "AsyncWith", "For", "AsyncFor", "While", "Match",
     "match_case", "ExceptHandler") if hasattr(ast, name))
+
+
+def _project_roots(filename: str):
+    """name -> is there `name.py` or a folder `name` where project.py looks?
+    Without a file on disk (stdin, an editor buffer) any name may be."""
+    from .project import ModuleLocator
+
+    try:
+        roots = ModuleLocator(filename)._roots() if filename else []
+    except (OSError, ValueError):
+        roots = []
+    if filename and not roots:
+        return lambda name: False  # project.py follows nothing for this file
+    if not filename:
+        return lambda name: True
+
+    def exists(name: str) -> bool:
+        return any((root / name).is_dir() or (root / f"{name}.py").is_file() for root in roots)
+    return exists
 
 
 def _mentions(node: ast.AST, shallow: bool = False) -> FrozenSet[str]:
@@ -370,17 +389,25 @@ class _Facts:
         return isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) \
             and owner.value.id == "self"
 
-    def project_modules(self) -> bool:
+    def project_modules(self, filename: str) -> bool:
         """Imports a module that may be a file of the user's project, whose
-        contents index.py then reads (project.py): its names seed the taint."""
+        contents index.py then reads (project.py): its names seed the taint.
+        A module counts when its first component is a file or folder in one
+        of the folders project.py searches (or it is relative)."""
         clean = self.api.clean_libraries
+        exists = _project_roots(filename)
         found = False
+
+        def local(module: str) -> bool:
+            root = canonical(module).split(".")[0]
+            return root not in clean and (module.startswith(".") or exists(root))
+
         for alias, target in self.names.r.aliases.items():
-            if canonical(target).split(".")[0] not in clean:
+            if local(target):
                 self._project_names.add(alias)
                 found = True
         for module in self.names.r.star_modules | self.names.r.raw_modules:
-            if canonical(module).split(".")[0] not in clean:
+            if local(module):
                 found = True
                 if module in self.names.r.star_modules:
                     self._taint_all = True

@@ -32,7 +32,7 @@ class _EveryRule:
     def stage1(self, data: bytes, codes) -> Set[str]:
         return set(codes)
 
-    def stage2(self, tree, codes, data: bytes) -> Set[str]:
+    def stage2(self, tree, codes, data: bytes, filename: str = "") -> Set[str]:
         return set(codes)
 
 
