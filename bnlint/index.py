@@ -51,6 +51,10 @@ NONE = KerasInfo(Contents.NONE)
 CLEAN = KerasInfo(Contents.CLEAN)
 
 
+def is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
 def join(*infos: KerasInfo) -> KerasInfo:
     best = NONE
     for info in infos:
@@ -205,10 +209,12 @@ class _Indexer(cst.CSTVisitor):
         if isinstance(node.func, cst.Name):
             self.ix.calls_by_name.setdefault(node.func.value, []).append((node, fn))
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "add" and node.args:
+        if isinstance(func, cst.Attribute) and func.attr.value in ("add", "append", "extend", "insert") \
+                and node.args:
+            # model.add(layer); outputs.append(tensor): what the name comes to hold
             owner = dotted(func.value)
             if owner:
-                self.ix.added_layers.setdefault(owner, []).append(node.args[0].value)
+                self.ix.added_layers.setdefault(owner, []).append(node.args[-1].value)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value in self.ix.api.keras_evidence:
@@ -281,9 +287,11 @@ class FileIndex:
                 return f"{module}.{name}"
         return None
 
-    def external(self, qualified: str) -> Optional[KerasInfo]:
+    def external(self, qualified: str, builds: bool = False) -> Optional[KerasInfo]:
         """What `pkg.mod.Name` holds when pkg/mod.py is a file of the user's
-        project; None when it is not (a pip package, a missing file)."""
+        project; None when it is not (a pip package, a missing file).
+        builds=True: for a function, every layer it builds (a call inside a
+        functional model), not only what it returns."""
         target = self.external_target(qualified)
         if target is None:
             return None
@@ -292,6 +300,8 @@ class FileIndex:
             return other.class_contents(other.classes[attr])
         if attr in other.functions:
             fn = other.functions[attr]
+            if builds:
+                return other.scope_contents(fn)
             return join(*(other.expr_info(r, fn, fn.cls) for r in fn.returns))
         if attr in other.module_assigns:
             return other.name_info(attr, None, None)
@@ -593,8 +603,34 @@ class FileIndex:
             for value in owner.self_assigns.get(attr, []):
                 scope = self.value_scope.get(id(value))
                 if isinstance(value, cst.Name) and scope is not None and value.value in scope.params:
+                    default = scope.params[value.value]
+                    if default is not None and not is_none(default):
+                        return False  # `activation=lambda x: x`: a callable, not a model
+                    passed = self._passed(self.calls_by_name.get(owner.name, []), scope, value.value)
+                    if passed is not None and all(not p.is_keras for p in passed) and \
+                            self._passes_plain_callables(owner.name, scope, value.value):
+                        return False
                     return True
         return False
+
+    def _passes_plain_callables(self, class_name: str, init: FunctionInfo, param: str) -> bool:
+        """Every instantiation passes a TF op, a lambda or a builtin here."""
+        positional = [p for p in init.params if p != "self"]
+        index = positional.index(param) if param in positional else -1
+        for call, _ in self.calls_by_name.get(class_name, []):
+            plain = [a for a in call.args if a.keyword is None and not a.star]
+            arg = next((a for a in call.args if a.keyword is not None and a.keyword.value == param), None)
+            if arg is None and 0 <= index < len(plain):
+                arg = plain[index]
+            if arg is None:
+                continue  # the default is used
+            value = arg.value
+            q = self.qualify(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+            if isinstance(value, cst.Lambda) or (q is not None and not q.startswith("keras.")) \
+                    or (isinstance(value, cst.Name) and value.value in BUILTINS):
+                continue
+            return False
+        return True
 
     def _bound_values(self, name: str, scope: Optional[FunctionInfo]) -> List[cst.BaseExpression]:
         fn = scope
@@ -630,6 +666,7 @@ class FileIndex:
                 elif node.value not in seen_names:
                     seen_names.add(node.value)
                     todo += self._bound_values(node.value, scope)
+                    todo += self.added_layers.get(node.value, [])
             if len(seen_names) > 500:
                 return self.scope_contents(scope)
         return join(*parts)
@@ -666,7 +703,7 @@ class FileIndex:
                 return info
             if q.split(".")[0] in api.clean_libraries:
                 return CLEAN
-            ext = self.external(q)
+            ext = self.external(q, builds=True)
             if ext is not None:
                 return ext if ext.is_keras else CLEAN
             if not api.may_build_layers(q):

@@ -111,3 +111,25 @@ def test_star_import_from_a_sibling(tmp_path):
         "from bnnets import PlainNet", "from bnnets import *").replace("PlainNet()", "BNNet()"))
     found = {(f, code) for f, _, code, _ in _findings(tmp_path, "--no-cache")}
     assert found == {("train_bn.py", "BN001")}
+
+
+def test_functional_model_over_a_sibling_builder(tmp_path):
+    (tmp_path / "backbone.py").write_text(
+        "import tensorflow as tf\n\n"
+        "def build(x):\n"
+        "    outs = []\n"
+        "    for width in (8, 16):\n"
+        "        x = tf.keras.layers.Dense(width)(x)\n"
+        "        x = tf.keras.layers.BatchNormalization()(x)\n"
+        "        outs.append(x)\n"
+        "    return outs\n")
+    (tmp_path / "train.py").write_text(
+        "import tensorflow as tf\nfrom backbone import build\n\n"
+        "inp = tf.keras.Input((4,))\nmodel = tf.keras.Model(inp, build(inp))\n\n"
+        "def step(x):\n"
+        "    with tf.GradientTape() as tape:\n"
+        "        loss = tf.reduce_mean(model(x)[0])\n"
+        "    return tape.gradient(loss, model.trainable_variables)\n")
+    found = _findings(tmp_path, "--no-cache")
+    assert [(f, line, code) for f, line, code, _ in found] == [("train.py", 9, "BN001")]
+    assert "its BatchNormalization" in found[0][3]
