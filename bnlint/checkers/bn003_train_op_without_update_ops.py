@@ -383,21 +383,34 @@ class TrainOpWithoutUpdateOps(Checker):
                     assigns.append((text, node.value))
 
         self.ctx.module.visit(_V())
+        # One visit per value: does it mention UPDATE_OPS itself, and which
+        # names does it use; then a fixpoint over those sets.
+        facts = []
+        for name, value in assigns:
+            direct = _Mentions(set())
+            value.visit(direct)
+            facts.append((name, direct.found, _names_in(value)))
         changed = True
         while changed:
             changed = False
-            for name, value in assigns:
-                if name not in names and self.mentions_updates(value, names):
+            for name, direct, used in facts:
+                if name not in names and (direct or used & names):
                     names.add(name)
                     changed = True
         return names
 
     def mentions_updates(self, node: cst.CSTNode, names: Optional[Set[str]] = None) -> bool:
-        v = _Mentions(self.update_names if names is None else names)
-        node.visit(v)
-        if v.found:
-            return True
-        return False
+        if names is not None:  # while the names are still being found
+            v = _Mentions(names)
+            node.visit(v)
+            return v.found
+        cache = self.__dict__.setdefault("_mentions_cache", {})
+        key = id(node)
+        if key not in cache:
+            v = _Mentions(self.update_names)
+            node.visit(v)
+            cache[key] = v.found
+        return cache[key]
 
     def block_mentions_updates(self, with_node: cst.With) -> bool:
         return any(self.mentions_updates(item.item) for item in with_node.items)
@@ -422,75 +435,104 @@ class TrainOpWithoutUpdateOps(Checker):
         own cannot be told apart, so any such run counts."""
         if not runs:
             return False
-        target = self._assigned_name(train_call)
+        target = self._assigned_names().get(id(train_call))
         if target is None:
             return True
         return any(_mentions_name(a.value, target) for run in runs for a in run.args)
 
     def _grouped_with_updates(self, train_call: cst.Call) -> bool:
         """The train op's variable is grouped with, or made a dependency of, the update ops."""
-        target = self._assigned_name(train_call)
+        target = self._assigned_names().get(id(train_call))
         if target is None:
             return False
-        found = []
-        rule = self
+        for args, under_deps_on in self._grouping_sites():
+            if any(_mentions_name(a, target) for a in args) and any(self.mentions_updates(a) for a in args):
+                return True  # tf.group(train_op, *update_ops)
+            if any(_mentions_name(a, target) for dep_args in under_deps_on for a in dep_args) \
+                    and any(self.mentions_updates(a) for a in args):
+                return True  # with control_dependencies([train_op]): tf.group(update_ops)
+        return False
+
+    def _grouping_sites(self) -> List[tuple]:
+        """Every group/tuple/control_dependencies call, with the arguments of
+        the control_dependencies blocks around it; one pass, kept."""
+        cached = self.__dict__.get("_grouping_cache")
+        if cached is not None:
+            return cached
+        sites: List[tuple] = []
 
         class _V(cst.CSTVisitor):
             def __init__(self) -> None:
-                self.deps_on_target: List[cst.With] = []
+                self.deps: List[List[cst.BaseExpression]] = []
 
             def visit_Call(self, node: cst.Call) -> None:
                 name = node.func.attr.value if isinstance(node.func, cst.Attribute) else (
                     node.func.value if isinstance(node.func, cst.Name) else "")
                 if name in ("group", "tuple", "control_dependencies"):
-                    mentions_target = any(_mentions_name(a.value, target) for a in node.args)
-                    if mentions_target and any(rule.mentions_updates(a.value) for a in node.args):
-                        found.append(node)
-                    elif self.deps_on_target and name == "group" \
-                            and any(rule.mentions_updates(a.value) for a in node.args):
-                        found.append(node)
+                    sites.append(([a.value for a in node.args], list(self.deps) if name == "group" else []))
 
             def visit_With(self, node: cst.With) -> None:
+                args = []
                 for item in node.items:
                     call = item.item
                     if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
-                            and call.func.attr.value == "control_dependencies" \
-                            and any(_mentions_name(a.value, target) for a in call.args):
-                        self.deps_on_target.append(node)
+                            and call.func.attr.value == "control_dependencies":
+                        args += [a.value for a in call.args]
+                self.deps.append(args)
 
             def leave_With(self, node: cst.With) -> None:
-                if self.deps_on_target and self.deps_on_target[-1] is node:
-                    self.deps_on_target.pop()
+                self.deps.pop()
 
         self.ctx.module.visit(_V())
-        return bool(found)
+        self.__dict__["_grouping_cache"] = sites
+        return sites
 
-    def _assigned_name(self, call: cst.Call) -> Optional[str]:
-        result = []
+    def _assigned_names(self) -> Dict[int, str]:
+        """id(call) -> the name it is assigned to (`train_op = opt.minimize(...)`)."""
+        cached = self.__dict__.get("_assigned_cache")
+        if cached is not None:
+            return cached
+        names: Dict[int, str] = {}
 
         class _V(cst.CSTVisitor):
             def visit_Assign(self, node: cst.Assign) -> None:
-                if node.value is call and len(node.targets) == 1:
-                    result.append(dotted(node.targets[0].target))
+                if len(node.targets) == 1:
+                    text = dotted(node.targets[0].target)
+                    if text:
+                        names[id(node.value)] = text
 
         self.ctx.module.visit(_V())
-        return result[0] if result else None
+        self.__dict__["_assigned_cache"] = names
+        return names
+
+_NAMES_CACHE: Dict[int, tuple] = {}
 
 
-def _mentions_name(expr: cst.BaseExpression, name: str) -> bool:
-    found = []
+def _names_in(expr: cst.BaseExpression) -> Set[str]:
+    """Every name and dotted name an expression uses (`a`, `self.b`, `self`)."""
+    found: Set[str] = set()
 
     class _V(cst.CSTVisitor):
         def visit_Attribute(self, node: cst.Attribute) -> None:
-            if dotted(node) == name:
-                found.append(node)
+            text = dotted(node)
+            if text:
+                found.add(text)
 
         def visit_Name(self, node: cst.Name) -> None:
-            if node.value == name:
-                found.append(node)
+            found.add(node.value)
 
     expr.visit(_V())
-    return bool(found)
+    return found
+
+
+def _mentions_name(expr: cst.BaseExpression, name: str) -> bool:
+    cached = _NAMES_CACHE.get(id(expr))
+    if cached is None or cached[0] is not expr:
+        cached = (expr, frozenset(_names_in(expr)))
+        _NAMES_CACHE[id(expr)] = cached
+        if len(_NAMES_CACHE) > 50000:
+            _NAMES_CACHE.clear()
+    return name in cached[1]
 
 
 def _conjuncts(test: cst.BaseExpression) -> List[cst.BaseExpression]:
