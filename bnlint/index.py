@@ -310,6 +310,12 @@ class FileIndex:
     # -- classes -------------------------------------------------------------
     def keras_bases(self, cls: ClassInfo) -> List[str]:
         """Qualified Keras bases of a class, through the file's own classes."""
+        key = ("bases", id(cls))
+        if key not in self._memo:
+            self._memo[key] = self._keras_bases(cls)  # type: ignore[assignment]
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _keras_bases(self, cls: ClassInfo) -> List[str]:
         found: List[str] = []
         todo, seen = [cls], set()
         while todo:
