@@ -133,3 +133,10 @@ def test_functional_model_over_a_sibling_builder(tmp_path):
     found = _findings(tmp_path, "--no-cache")
     assert [(f, line, code) for f, line, code, _ in found] == [("train.py", 9, "BN001")]
     assert "its BatchNormalization" in found[0][3]
+
+
+def test_sibling_class_whose_call_defaults_to_training(tmp_path):
+    (tmp_path / "plainnet.py").write_text(WITH_BN.replace("training=None", "training=True"))
+    (tmp_path / "train.py").write_text(TRAIN.format(module="plainnet"))
+    found = {(f, code) for f, _, code, _ in _findings(tmp_path, "--no-cache")}
+    assert found == {("plainnet.py", "BN002")}  # the default trains; BN002 reports the default

@@ -145,7 +145,8 @@ class TapeCallWithoutTraining(Checker):
         return len(positional) > params.index("training")
 
     def _callee_class(self, func: cst.BaseExpression, site: _Site) -> Optional[ClassInfo]:
-        """The local class a callee is an instance of, when that is plain to see."""
+        """The class (of this file or of the user's other module) a callee is
+        an instance of, when that is plain to see."""
         ix = self.ctx.index
         values: List[cst.BaseExpression] = []
         if isinstance(func, cst.Name):
@@ -157,8 +158,13 @@ class TapeCallWithoutTraining(Checker):
                 and func.value.value == "self" and site.cls is not None:
             values = site.cls.self_assigns.get(func.attr.value, [])
         for v in values:
-            if isinstance(v, cst.Call) and isinstance(v.func, cst.Name) and v.func.value in ix.classes:
+            if not isinstance(v, cst.Call):
+                continue
+            if isinstance(v.func, cst.Name) and v.func.value in ix.classes:
                 return ix.classes[v.func.value]
+            target = ix.external_target(ix.qualify(v.func))  # a class of the user's other module
+            if target is not None and target[1] in target[0].classes:
+                return target[0].classes[target[1]]
         return None
 
     def _gradient_sources(self, call: cst.Call) -> Optional[Set[str]]:
