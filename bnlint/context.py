@@ -26,12 +26,13 @@ class FileContext:
     module: cst.Module
     api: Api
     config: Config
-    names: NameResolver = field(init=False)
+    names: Optional[NameResolver] = None  # built from the tree when not given
     _index: Optional[FileIndex] = field(default=None, init=False)
     _flavour: Optional[str] = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.names = NameResolver.from_module(self.module)
+        if self.names is None:
+            self.names = NameResolver.from_module(self.module)
         self.locator = ModuleLocator(self.filename)
 
     @property

@@ -31,7 +31,7 @@ from .context import FileContext
 from .finding import Finding, sort_findings
 from .fixes import build_fix
 from .noqa import filter_findings
-from .prefilter import build_prefilter
+from .prefilter import build_prefilter, resolve_names
 from .specs import load_specs
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # larger candidate files are reported, not parsed
@@ -116,6 +116,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
                    MemoryError: "nesting too deep to parse (the parser ran out of memory)"}
             return [_meta_finding("BN902", filename, why.get(type(exc), f"{type(exc).__name__}: {exc}"))]
         codes = prefilter.stage2(tree, codes, data, filename)
+    names = resolve_names(tree) if codes else None
     if not codes:
         result.skipped = True
         return []
@@ -129,7 +130,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     except RecursionError:
         return [_meta_finding("BN902", filename, "nesting too deep to parse")]
     result.parsed = True
-    ctx = FileContext(filename, text, module, api, config)
+    ctx = FileContext(filename, text, module, api, config, names=names)
     reports, refs = [], {}
     for code in sorted(codes):
         checker = CHECKERS[code](ctx)

@@ -9,6 +9,7 @@ each thing once.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Dict, Iterable, Optional, Set
 
 import libcst as cst
@@ -103,6 +104,8 @@ class NameResolver:
         if name is None:
             return None
         head, _, rest = name.partition(".")
+        if not head.isascii():  # Python (and an ast-built table) NFKC-normalise identifiers
+            head = unicodedata.normalize("NFKC", head)
         if head in self.aliases:
             base = self.aliases[head]
             return f"{base}.{rest}" if rest else base

@@ -155,6 +155,13 @@ class _Resolver:
         return f"{base}.{rest}" if rest else base
 
 
+def resolve_names(tree: ast.AST) -> NameResolver:
+    """The import table of names.py built from the `ast` tree stage 2 already
+    has: the same table (tests/test_prefilter.py checks it) without a libcst
+    pass, which costs as much as a second parse."""
+    return _Resolver(tree).r
+
+
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # `from X import` / `import X, Y as Z` anywhere (also in strings: more yes).
 _IMPORT = re.compile(rb"\bfrom[ \t]+([.\w]*)[ \t\\]*\n?[ \t]*import\b|\bimport[ \t]+([^\n#;()]+)")
