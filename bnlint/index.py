@@ -72,6 +72,7 @@ class FunctionInfo:
     unknown_bindings: Set[str] = field(default_factory=set)
     calls: List[cst.Call] = field(default_factory=list)
     returns: List[cst.BaseExpression] = field(default_factory=list)
+    parent: Optional["FunctionInfo"] = None  # the function this one is defined in
 
     @property
     def name(self) -> str:
@@ -137,6 +138,7 @@ class _Indexer(cst.CSTVisitor):
         direct_cls = self.cls_stack[-1] if self.cls_stack and self.fn_stack and self.fn_stack[-1] is None else None
         owner = self.cls_stack[-1] if self.cls_stack else None
         info = FunctionInfo(node, owner, _params(node))
+        info.parent = next((f for f in reversed(self.fn_stack) if f is not None), None)
         self.ix.function_by_node[node] = info
         if direct_cls is not None:
             direct_cls.methods.setdefault(node.name.value, info)
@@ -537,19 +539,7 @@ class FileIndex:
                       for v in self.added_layers.get(name, [])))
 
     def _enclosing_function(self, fn: FunctionInfo) -> Optional[FunctionInfo]:
-        return self._parents().get(fn.node)
-
-    def _parents(self) -> Dict[cst.FunctionDef, FunctionInfo]:
-        key = ("parents",)
-        cached = self._memo.get(key)
-        if cached is None:
-            parents: Dict[cst.FunctionDef, FunctionInfo] = {}
-            for outer in self.function_by_node.values():
-                for stmt in _nested_defs(outer.node):
-                    parents[stmt] = outer
-            self._memo[key] = parents  # type: ignore[assignment]
-            cached = parents
-        return cached  # type: ignore[return-value]
+        return fn.parent
 
     def call_info(self, call: cst.Call, scope: Optional[FunctionInfo], cls: Optional[ClassInfo],
                   depth: int = 0) -> KerasInfo:
@@ -743,23 +733,6 @@ class FileIndex:
                 # model whose contents the file does not show
                 return KerasInfo(Contents.OPAQUE, f"`self.{func.attr.value}`, passed to the constructor")
         return CLEAN
-
-
-def _nested_defs(fn: cst.FunctionDef) -> List[cst.FunctionDef]:
-    found: List[cst.FunctionDef] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            if node is fn:
-                return True
-            found.append(node)
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
-    fn.visit(_V())
-    return found
 
 
 def _calls_and_names(expr: cst.BaseExpression) -> List[cst.CSTNode]:
