@@ -20,6 +20,7 @@ import libcst as cst
 from .api import Api
 from .names import NameResolver, dotted
 from .project import ModuleLocator
+from .walk import walk
 
 Scope = Union[cst.Module, cst.FunctionDef]
 
@@ -116,7 +117,7 @@ def _target_names(target: cst.BaseExpression) -> List[str]:
     return []
 
 
-class _Indexer(cst.CSTVisitor):
+class _Indexer:
     def __init__(self, index: "FileIndex") -> None:
         self.ix = index
         self.fn_stack: List[FunctionInfo] = []
@@ -251,7 +252,7 @@ class FileIndex:
         self.calls_by_name: Dict[str, List[tuple]] = {}
         self._memo: Dict[object, KerasInfo] = {}
         self._known = api.all_known_names()
-        module.visit(_Indexer(self))
+        walk(module, _Indexer(self))
 
     # -- names ---------------------------------------------------------------
     def qualify(self, node: cst.BaseExpression) -> Optional[str]:

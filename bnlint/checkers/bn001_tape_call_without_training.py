@@ -17,6 +17,7 @@ import libcst as cst
 
 from ..index import ClassInfo, Contents, FunctionInfo, KerasInfo
 from ..names import dotted
+from ..walk import walk
 from .base import Checker, has_star_kwargs, is_literal, kwarg, passes_training, source_of
 
 
@@ -31,7 +32,7 @@ class _Site:
     tape_line: Optional[cst.With]  # the tape block around it, if lexically inside one
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector:
     """Finds tape blocks, the calls inside them, and local calls made there."""
 
     def __init__(self, checker: "TapeCallWithoutTraining") -> None:
@@ -264,7 +265,7 @@ class TapeCallWithoutTraining(Checker):
         self._trained_cache: Dict[object, Optional[Set[str]]] = {}
         self._tape_names: Dict[int, str] = {}
         col = _Collector(self)
-        self.ctx.module.visit(col)
+        walk(self.ctx.module, col)
         training_fns = self._training_functions(col) if col.sites else {}
         for site in col.sites:
             if site.tape_line is not None:
