@@ -313,30 +313,20 @@ class FileIndex:
     # -- classes -------------------------------------------------------------
     def keras_bases(self, cls: ClassInfo) -> List[str]:
         """Qualified Keras bases of a class, through the file's own classes."""
-        key = ("bases", id(cls))
-        if key not in self._memo:
-            self._memo[key] = self._keras_bases(cls)  # type: ignore[assignment]
-        return self._memo[key]  # type: ignore[return-value]
-
-    def _keras_bases(self, cls: ClassInfo) -> List[str]:
-        found: List[str] = []
-        todo, seen = [cls], set()
-        while todo:
-            c = todo.pop(0)
-            if c.name in seen:
-                continue
-            seen.add(c.name)
-            for base in c.bases:
-                q = self.qualify(base)
-                if q is not None and (self.api.is_model_base(q) or self.api.is_layer_base(q)):
-                    found.append(q)
-                elif q is None and isinstance(base, cst.Name) and base.value in self.classes:
-                    todo.append(self.classes[base.value])
-        return found
+        return [q for q, _ in self._keras_base_nodes(cls)]
 
     def keras_base_raw(self, cls: ClassInfo) -> Optional[str]:
         """How the first Keras base was spelled by its import (before folding):
         `tf_keras.Model`, `tensorflow.keras.Model`, `keras.Model`."""
+        found = self._keras_base_nodes(cls)
+        return self.names.raw(found[0][1]) if found else None
+
+    def _keras_base_nodes(self, cls: ClassInfo) -> List[tuple]:
+        """(qualified name, base expression) of each Keras base, memoised."""
+        key = ("bases", id(cls))
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[return-value]
+        found: List[tuple] = []
         todo, seen = [cls], set()
         while todo:
             c = todo.pop(0)
@@ -346,10 +336,11 @@ class FileIndex:
             for base in c.bases:
                 q = self.qualify(base)
                 if q is not None and (self.api.is_model_base(q) or self.api.is_layer_base(q)):
-                    return self.names.raw(base)
-                if q is None and isinstance(base, cst.Name) and base.value in self.classes:
+                    found.append((q, base))
+                elif q is None and isinstance(base, cst.Name) and base.value in self.classes:
                     todo.append(self.classes[base.value])
-        return None
+        self._memo[key] = found  # type: ignore[assignment]
+        return found
 
     def class_kind(self, cls: ClassInfo) -> Optional[str]:
         """"model", "layer" or None (not a Keras class as far as the file shows)."""
