@@ -140,3 +140,18 @@ def test_sibling_class_whose_call_defaults_to_training(tmp_path):
     (tmp_path / "train.py").write_text(TRAIN.format(module="plainnet"))
     found = {(f, code) for f, _, code, _ in _findings(tmp_path, "--no-cache")}
     assert found == {("plainnet.py", "BN002")}  # the default trains; BN002 reports the default
+
+
+def test_sibling_class_with_training_default_passed_as_an_argument(tmp_path):
+    (tmp_path / "model.py").write_text(WITH_BN.replace("training=None", "training=True"))
+    (tmp_path / "main2.py").write_text(
+        "import tensorflow as tf\nfrom model import PlainNet\n\n"
+        "def train(model, opt, x):\n"
+        "    with tf.GradientTape() as tape:\n"
+        "        loss = tf.reduce_mean(model(x))\n"
+        "    return tape.gradient(loss, model.trainable_variables)\n\n"
+        "def main():\n"
+        "    model = PlainNet()\n"
+        "    train(model, None, tf.zeros([2, 4]))\n")
+    found = {(f, code) for f, _, code, _ in _findings(tmp_path, "--no-cache")}
+    assert found == {("model.py", "BN002")}

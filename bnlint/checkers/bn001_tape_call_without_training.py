@@ -155,6 +155,8 @@ class TapeCallWithoutTraining(Checker):
                 return site.cls
             fn = site.fn
             values = (fn.assigns.get(func.value) if fn else None) or ix.module_assigns.get(func.value, [])
+            if fn is not None and func.value in fn.params and func.value not in fn.assigns:
+                values = self._arguments_for(fn, func.value)  # train(model, ...) called with Net()
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
                 and func.value.value == "self" and site.cls is not None:
             values = site.cls.self_assigns.get(func.attr.value, [])
@@ -167,6 +169,29 @@ class TapeCallWithoutTraining(Checker):
             if target is not None and target[1] in target[0].classes:
                 return target[0].classes[target[1]]
         return None
+
+    def _arguments_for(self, fn: FunctionInfo, param: str) -> List[cst.BaseExpression]:
+        """What the file's calls of `fn` pass for `param`, with names in the
+        caller's scope replaced by what they were assigned."""
+        ix = self.ctx.index
+        positional = [p for p in fn.params if p != "self"]
+        index = positional.index(param) if param in positional else -1
+        out: List[cst.BaseExpression] = []
+        for call, scope in ix.calls_by_name.get(fn.name, []):
+            plain = [a for a in call.args if a.keyword is None and not a.star]
+            arg = next((a for a in call.args if a.keyword is not None and a.keyword.value == param), None)
+            if arg is None and 0 <= index < len(plain):
+                arg = plain[index]
+            if arg is None:
+                continue
+            value = arg.value
+            if isinstance(value, cst.Name):
+                bound = (scope.assigns.get(value.value) if scope else None) or \
+                    ix.module_assigns.get(value.value, [])
+                out += bound
+            else:
+                out.append(value)
+        return out
 
     def _gradient_sources(self, call: cst.Call) -> Optional[Set[str]]:
         """Owners of the variables a `tape.gradient(loss, sources)` call
