@@ -179,9 +179,11 @@ def run_check(args: argparse.Namespace, out) -> int:
     if not args.quiet and args.output_format in ("concise", "full"):
         if findings:
             noun = "finding" if len(findings) == 1 else "findings"
-            out.write(f"Found {len(findings)} {noun} in {stats.files} files checked.\n")
+            files = "file" if stats.files == 1 else "files"
+            out.write(f"Found {len(findings)} {noun} in {stats.files} {files} checked.\n")
         else:
-            out.write(f"All checks passed! ({stats.files} files checked)\n")
+            files = "file" if stats.files == 1 else "files"
+            out.write(f"All checks passed! ({stats.files} {files} checked)\n")
     if findings and not args.exit_zero:
         return 1
     return 0
