@@ -99,10 +99,6 @@ class Api:
     def tf1_builder(self, name: str) -> Optional[BatchNormBuilder]:
         return self.tf1_builders.get(name)
 
-    @property
-    def tf1_builder_names(self) -> Tuple[str, ...]:
-        return tuple(self.tf1_builders)
-
     def all_known_names(self) -> FrozenSet[str]:
         """Names a `from X import *` may bring in that the rules care about."""
         return frozenset(

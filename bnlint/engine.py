@@ -12,7 +12,6 @@ import ast
 import io
 import os
 import stat
-import sys
 import tokenize
 import warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -315,7 +314,3 @@ def _isolated(path: str, data: bytes, config: Config) -> FileResult:
     except BrokenProcessPool:
         return FileResult(path, [_meta_finding(
             "BN903", path, "the worker process checking this file died (crash, out of memory or killed)")])
-
-
-def python_version_note() -> str:
-    return f"Python {sys.version.split()[0]}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Dict, List, Optional, Set, Union
+from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
@@ -21,8 +21,6 @@ from .api import Api
 from .names import NameResolver, dotted
 from .project import ModuleLocator
 from .walk import walk
-
-Scope = Union[cst.Module, cst.FunctionDef]
 
 BUILTINS = frozenset(dir(builtins))
 
