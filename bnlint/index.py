@@ -91,6 +91,20 @@ class ClassInfo:
     constructed_in: Set[str] = field(default_factory=set)  # classes that build it
 
 
+def bound_argument(call: cst.Call, fn: "FunctionInfo", param: str) -> Optional[cst.Arg]:
+    """The argument a call of `fn` binds to `param`, by keyword or by
+    position (`self` not counted), or None when the call leaves it out."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == param:
+            return arg
+    positional = [p for p in fn.params if p != "self"]
+    if param not in positional:
+        return None
+    plain = [a for a in call.args if a.keyword is None and not a.star]
+    index = positional.index(param)
+    return plain[index] if index < len(plain) else None
+
+
 def _params(fn: cst.FunctionDef) -> Dict[str, Optional[cst.BaseExpression]]:
     out: Dict[str, Optional[cst.BaseExpression]] = {}
     p = fn.params
@@ -416,17 +430,9 @@ class FileIndex:
     def _passed(self, calls, fn: FunctionInfo, param: str, depth: int = 0):
         """Infos of the arguments bound to `param` at each call; None when a
         call does not show it (or there is no call)."""
-        positional = [p for p in fn.params if p != "self"]
-        index = positional.index(param) if param in positional else -1
         infos = []
         for call, scope in calls:
-            arg = None
-            plain = [a for a in call.args if a.keyword is None and not a.star]
-            for a in call.args:
-                if a.keyword is not None and a.keyword.value == param:
-                    arg = a
-            if arg is None and 0 <= index < len(plain):
-                arg = plain[index]
+            arg = bound_argument(call, fn, param)
             if arg is None:
                 return None
             infos.append(self.expr_info(arg.value, scope, scope.cls if scope else None, depth + 1))
@@ -601,13 +607,8 @@ class FileIndex:
 
     def _passes_plain_callables(self, class_name: str, init: FunctionInfo, param: str) -> bool:
         """Every instantiation passes a TF op, a lambda or a builtin here."""
-        positional = [p for p in init.params if p != "self"]
-        index = positional.index(param) if param in positional else -1
         for call, _ in self.calls_by_name.get(class_name, []):
-            plain = [a for a in call.args if a.keyword is None and not a.star]
-            arg = next((a for a in call.args if a.keyword is not None and a.keyword.value == param), None)
-            if arg is None and 0 <= index < len(plain):
-                arg = plain[index]
+            arg = bound_argument(call, init, param)
             if arg is None:
                 continue  # the default is used
             value = arg.value

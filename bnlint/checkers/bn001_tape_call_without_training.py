@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..index import ClassInfo, Contents, FunctionInfo, KerasInfo
+from ..index import ClassInfo, Contents, FunctionInfo, KerasInfo, bound_argument
 from ..names import dotted
 from ..walk import walk
 from .base import Checker, has_star_kwargs, is_literal, kwarg, passes_training, source_of
@@ -174,14 +174,9 @@ class TapeCallWithoutTraining(Checker):
         """What the file's calls of `fn` pass for `param`, with names in the
         caller's scope replaced by what they were assigned."""
         ix = self.ctx.index
-        positional = [p for p in fn.params if p != "self"]
-        index = positional.index(param) if param in positional else -1
         out: List[cst.BaseExpression] = []
         for call, scope in ix.calls_by_name.get(fn.name, []):
-            plain = [a for a in call.args if a.keyword is None and not a.star]
-            arg = next((a for a in call.args if a.keyword is not None and a.keyword.value == param), None)
-            if arg is None and 0 <= index < len(plain):
-                arg = plain[index]
+            arg = bound_argument(call, fn, param)
             if arg is None:
                 continue
             value = arg.value

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
+from ..index import bound_argument
 from ..names import dotted
 from .base import Checker, is_literal, kwarg, source_of
 
@@ -338,15 +339,10 @@ class TrainOpWithoutUpdateOps(Checker):
         calls = self.ctx.index.calls_by_name.get(fn.name.value, [])
         if not calls:
             return False
-        positional = [p for p in info.params if p != "self"]
-        index = positional.index(param)
         for call, _ in calls:
             if any(a.star for a in call.args):
                 return False
-            arg = kwarg(call, param)
-            plain = [a for a in call.args if a.keyword is None]
-            if arg is None and index < len(plain):
-                arg = plain[index]
+            arg = bound_argument(call, info, param)
             if arg is not None and not is_literal(arg.value, "True"):
                 return False
         return True
