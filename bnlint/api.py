@@ -13,7 +13,6 @@ from typing import Dict, FrozenSet, Optional, Tuple
 
 import yaml
 
-from .names import canonical
 from .resources import rules_dir
 
 
@@ -50,6 +49,17 @@ class Api:
     clean_libraries: FrozenSet[str] = frozenset()
     builder_words: Tuple[str, ...] = ()
     variable_attributes: FrozenSet[str] = frozenset()
+    canonical_prefixes: Tuple[Tuple[str, str], ...] = ()
+    tracked_roots: FrozenSet[str] = frozenset()
+    star_submodules: FrozenSet[str] = frozenset()
+    keras2_modules: Tuple[str, ...] = ()
+    tf1_compat_modules: FrozenSet[str] = frozenset()
+
+    def canonical(self, qualified: str) -> str:
+        """Fold one spelling of a TF/Keras name onto the canonical one of
+        api.yaml's `canonical_prefixes` (`tensorflow.keras.layers.X` ->
+        `keras.layers.X`); other names come back unchanged."""
+        return fold(self.canonical_prefixes, qualified)
 
     def may_build_layers(self, qualified: str) -> bool:
         """Could a call of this function from another module add layers?"""
@@ -108,6 +118,20 @@ class Api:
         )
 
 
+def fold(prefixes: Tuple[Tuple[str, str], ...], qualified: str) -> str:
+    """`qualified` with its longest matching prefix replaced (the table is
+    ordered longest first)."""
+    for prefix, repl in prefixes:
+        if qualified == prefix or qualified.startswith(prefix + "."):
+            return repl + qualified[len(prefix):]
+    return qualified
+
+
+def canonical(qualified: str) -> str:
+    """`Api.canonical` with the shipped tables."""
+    return load_api().canonical(qualified)
+
+
 def _load_yaml(path) -> dict:
     with open(path, "r", encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}
@@ -120,6 +144,9 @@ def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
         name: BatchNormBuilder(name, spec["training_arg"], bool(spec["training_default"]))
         for name, spec in (data.get("tf1_batch_norm_builders") or {}).items()
     }
+    prefixes = tuple((str(a), str(b)) for a, b in data.get("canonical_prefixes") or [])
+    prefixes = tuple(sorted(prefixes, key=lambda p: -len(p[0])))
+    canonical = lambda x: fold(prefixes, x)  # noqa: E731
     fs = lambda key: frozenset(canonical(x) for x in data.get(key) or [])  # noqa: E731
     return Api(
         mode_sensitive=fs("mode_sensitive_layers"),
@@ -142,4 +169,9 @@ def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
         clean_libraries=frozenset(data.get("clean_libraries") or []),
         builder_words=tuple(data.get("builder_name_words") or []),
         variable_attributes=frozenset(data.get("variable_attributes") or []),
+        canonical_prefixes=prefixes,
+        tracked_roots=frozenset(data.get("tracked_roots") or []),
+        star_submodules=frozenset(data.get("star_submodules") or []),
+        keras2_modules=tuple(data.get("keras2_modules") or []),
+        tf1_compat_modules=frozenset(data.get("tf1_compat_modules") or []),
     )

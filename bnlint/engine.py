@@ -8,51 +8,43 @@ failure becomes a BN9xx finding for that file.
 
 from __future__ import annotations
 
-import ast
 import io
 import os
+import re
 import stat
 import tokenize
-import warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
 from .api import load_api
 from .cache import Cache
-from .checkers import CHECKERS
 from .config import Config
-from .context import FileContext
 from .finding import Finding, sort_findings
-from .fixes import build_fix
+from .meta import meta_finding as _meta_finding
 from .noqa import filter_findings
-from .prefilter import build_prefilter, resolve_names
-from .specs import load_specs
+from .prefilter import build_prefilter
+from .rules import RULES, RuleContext
+from .semantic import SemanticModel
+from .semantic.parse import MAX_FILE_BYTES, ParseFailure, parse
 
-MAX_FILE_BYTES = 8 * 1024 * 1024  # larger candidate files are reported, not parsed
 POOL_MIN_FILES = 8  # fewer candidates than this are checked in-process
+CHECKERS = RULES  # the name 0.1 used
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_DEF_NAME = re.compile(rb"(?:async\s+)?def\s+")
 
 
 @dataclass
 class FileResult:
     filename: str
     findings: List[Finding] = field(default_factory=list)
-    parsed: bool = False  # reached libcst
+    parsed: bool = False  # reached the rules
     skipped: bool = False  # pre-filter said no rule can fire
     cached: bool = False
-    # Other project files the findings were computed from (project.py); the
-    # cache entry is valid only while they are unchanged.
+    # Other project files the findings were computed from (semantic/project.py);
+    # the cache entry is valid only while they are unchanged.
     dependencies: List[str] = field(default_factory=list)
-
-
-def _meta_finding(code: str, filename: str, detail: str, line: int = 1, column: int = 1) -> Finding:
-    spec = load_specs()[code]
-    return Finding(code, spec.message("default", detail=detail), filename, line, column,
-                   line, column, name=spec.name)
 
 
 def decode(data: bytes, filename: str) -> Tuple[Optional[str], Optional[Finding]]:
@@ -75,17 +67,40 @@ def decode(data: bytes, filename: str) -> Tuple[Optional[str], Optional[Finding]
 
 
 def selected_codes(config: Config) -> Set[str]:
-    return {code for code in CHECKERS if config.is_selected(code)}
+    return {code for code in RULES if config.is_selected(code)}
 
 
-def _syntax_finding(exc: Exception, filename: str) -> Finding:
-    line = getattr(exc, "raw_line", None) or getattr(exc, "lineno", None) or 1
-    if getattr(exc, "raw_column", None) is not None:  # libcst: 0-based
-        column = exc.raw_column
-    else:  # ast's SyntaxError.offset is already 1-based
-        column = max((getattr(exc, "offset", None) or 1) - 1, 0)
-    message = getattr(exc, "message", None) or getattr(exc, "msg", None) or str(exc).splitlines()[0]
-    return _meta_finding("BN902", filename, str(message).strip().rstrip("."), int(line), int(column) + 1)
+class _Positions:
+    """ast positions (columns in UTF-8 bytes) -> 1-based character columns."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lines: Optional[List[bytes]] = None
+
+    def line(self, lineno: int) -> bytes:
+        if self._lines is None:
+            self._lines = [ln.encode("utf-8", "surrogatepass") for ln in _NEWLINE.split(self.text)]
+        return self._lines[lineno - 1] if 0 < lineno <= len(self._lines) else b""
+
+    def column(self, lineno: int, byte_col: int) -> int:
+        """0-based character column of a 0-based byte column."""
+        raw = self.line(lineno)
+        if raw.isascii():
+            return byte_col
+        return len(raw[:byte_col].decode("utf-8", "replace"))
+
+    def span(self, node, name_only: bool = False) -> Tuple[int, int, int, int]:
+        """(line, column, end_line, end_column): lines 1-based, columns 0-based characters."""
+        if name_only:  # a def: its name
+            raw = self.line(node.lineno)
+            m = _DEF_NAME.match(raw, node.col_offset)
+            start = m.end() if m else node.col_offset
+            end = start + len(node.name.encode("utf-8"))
+            return (node.lineno, self.column(node.lineno, start), node.lineno, self.column(node.lineno, end))
+        end_line = getattr(node, "end_lineno", None) or node.lineno
+        end_col = getattr(node, "end_col_offset", None)
+        end_col = node.col_offset if end_col is None else end_col
+        return (node.lineno, self.column(node.lineno, node.col_offset), end_line, self.column(end_line, end_col))
 
 
 def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = None,
@@ -93,6 +108,8 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
               line_name: Callable[[int], str] = str) -> List[Finding]:
     """Findings for one decoded source text (noqa and per-file ignores applied).
 
+    One `ast` parse, one semantic model, the enabled rules over it; libcst
+    parses the file only when a rule found something (to build fixes).
     noqa=False leaves `# noqa` to the caller (flake8 has its own, and `--disable-noqa`).
     line_name writes a line a message refers to (a notebook names the cell)."""
     result = result or FileResult(filename)
@@ -103,63 +120,59 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     data = data if data is not None else text.encode("utf-8", "surrogatepass")
     prefilter = build_prefilter(api)
     codes = prefilter.stage1(data, codes)
-    if codes:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(text, filename)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            if isinstance(exc, SyntaxError):
-                return [_syntax_finding(exc, filename)]
-            why = {RecursionError: "nesting too deep to parse",
-                   MemoryError: "nesting too deep to parse (the parser ran out of memory)"}
-            return [_meta_finding("BN902", filename, why.get(type(exc), f"{type(exc).__name__}: {exc}"))]
-        codes = prefilter.stage2(tree, codes, data, filename)
-    names = resolve_names(tree) if codes else None
     if not codes:
         result.skipped = True
         return []
-    if len(data) > MAX_FILE_BYTES:
-        return [_meta_finding("BN904", filename, f"{len(data) // (1024 * 1024)} MiB is over the "
-                              f"{MAX_FILE_BYTES // (1024 * 1024)} MiB limit")]
     try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        return [_syntax_finding(exc, filename)]
-    except RecursionError:
-        return [_meta_finding("BN902", filename, "nesting too deep to parse")]
-    result.parsed = True
-    ctx = FileContext(filename, text, module, api, config, names=names)
-    reports, refs = [], {}
-    for code in sorted(codes):
-        checker = CHECKERS[code](ctx)
-        reports += checker.run()
-        refs.update(checker.refs)
-    result.dependencies = list(dict.fromkeys(ctx.dependencies))
-    if not reports:
+        tree = parse(text, filename, size=len(data))
+    except ParseFailure as exc:
+        return [_meta_finding(exc.code, filename, exc.detail, exc.line, exc.column)]
+    model = SemanticModel.build(tree, api, filename)
+    codes = {code for code in codes if RULES[code].applies(model)}
+    if not codes:
+        result.skipped = True
         return []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    specs = load_specs()
+    result.parsed = True
+    ctx = RuleContext(filename, text, model, api, config, line_name)
+    found = []
+    for code in sorted(codes):
+        rule = RULES[code](ctx)
+        found += [(rule, rep) for rep in rule.run()]
+    result.dependencies = model.project.dependencies
+    if not found:
+        return []
+    positions = _Positions(text)
+    fixes = _fix_context(text, ctx, positions, filename)
+    from .fixes.build import build_fix
+
     findings = []
-    for rep in reports:
-        pos = positions[rep.node]
-        message = rep.message
-        for key, node in refs.items():
-            if key in message:
-                message = message.replace(key, line_name(positions[node].start.line))
+    for rule, rep in found:
+        line, col, end_line, end_col = positions.span(rep.node, rep.context.get("name_only", False))
         findings.append(Finding(
-            rep.code, message, filename, pos.start.line, pos.start.column + 1,
-            pos.end.line, pos.end.column + 1, name=specs[rep.code].name,
-            fix=rep.fix or build_fix(ctx, rep), flavour=rep.flavour,
-            extra={"variant": rep.variant},
+            rep.code, rep.message, filename, line, col + 1, end_line, end_col + 1,
+            name=rule.spec().name, fix=build_fix(fixes, rule, rep), flavour=rep.flavour,
+            extra={"variant": rep.variant.value},
         ))
     return sort_findings(filter_findings(findings, text) if noqa else findings)
+
+
+def _fix_context(text: str, ctx: RuleContext, positions: _Positions, filename: str):
+    """libcst view of a file with findings, or None (a notebook: offsets
+    point into the joined cells; libcst cannot parse what ast did)."""
+    if filename.endswith(".ipynb"):
+        return None
+    from .fixes.build import FixContext
+
+    try:
+        return FixContext(text, ctx, positions.span)
+    except Exception:  # libcst's parser fails on some valid Python: no fix, the finding stays
+        return None
 
 
 def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[FileResult] = None) -> List[Finding]:
     if filename.endswith(".ipynb"):  # cells become one program, findings map back to cells
         from .notebook import lint_notebook
-        return lint_notebook(data, filename, config, result)
+        return lint_notebook(data, filename, config, result, lint_text)
     text, problem = decode(data, filename)
     if problem is not None:
         return [problem]

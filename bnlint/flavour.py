@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Optional
 
-from .names import KERAS2_MODULES, NameResolver
+from .api import load_api
 
 # os.environ["TF_USE_LEGACY_KERAS"] = "1", .setdefault(..., "1"),
 # .update({"TF_USE_LEGACY_KERAS": "1"}), .update(TF_USE_LEGACY_KERAS="1")
@@ -49,22 +49,23 @@ def installed_flavour() -> str:
     return "keras3"  # what a fresh `pip install tensorflow` gives today
 
 
-def detect_flavour(names: NameResolver, source: str, configured: str = "auto") -> str:
-    if names.uses_module(*KERAS2_MODULES) or _LEGACY_ENV.search(source):
+def detect_flavour(names, source: str, configured: str = "auto") -> str:
+    """`names`: anything with `uses_module(*prefixes)` (semantic.resolve.Resolver)."""
+    if names.uses_module(*load_api().keras2_modules) or _LEGACY_ENV.search(source):
         return "keras2"
     if configured in ("2", "3"):
         return "keras" + configured
     return installed_flavour()
 
 
-def flavour_of_base(raw_base: Optional[str], names: NameResolver, source: str,
+def flavour_of_base(raw_base: Optional[str], names, source: str,
                     configured: str = "auto") -> str:
     """The Keras of one class, from how its Keras base was imported:
     `tf_keras.Model` is Keras 2 whatever else the file imports; `tf.keras`
     follows TF_USE_LEGACY_KERAS; standalone `keras` ignores that variable."""
     if raw_base is None:
         return detect_flavour(names, source, configured)
-    if raw_base.startswith(KERAS2_MODULES):
+    if raw_base.startswith(load_api().keras2_modules):
         return "keras2"
     if raw_base.startswith("tensorflow") and _LEGACY_ENV.search(source):
         return "keras2"

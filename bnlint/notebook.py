@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .config import Config
 from .finding import Finding
+from .meta import meta_finding as _meta_finding
 
 # Cell magics that run their body as Python in the user namespace.
 PYTHON_BODY_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
@@ -282,9 +283,7 @@ def file_lines(text: str, cells: List[int]) -> Dict[Tuple[int, int], int]:
 
 
 # -- linting ------------------------------------------------------------------
-def _findings(program: Program, filename: str, config: Config, result) -> List[Finding]:
-    from .engine import _meta_finding, lint_text
-
+def _findings(program: Program, filename: str, config: Config, result, lint_text) -> List[Finding]:
     try:
         return lint_text(program.text, filename, config, result=result, line_name=program.name)
     except RecursionError:
@@ -293,9 +292,26 @@ def _findings(program: Program, filename: str, config: Config, result) -> List[F
         return [_meta_finding("BN903", filename, f"{type(exc).__name__}: {exc}")]
 
 
-def lint_notebook(data: bytes, filename: str, config: Config, result=None) -> List[Finding]:
-    from .engine import _meta_finding
+def _broken_cells(cells: List[Cell]) -> Dict[int, Tuple[int, int, str]]:
+    """cell index -> (line in cell, column, message) of each cell that does
+    not parse on its own (one parse per cell: linear in cells)."""
+    from .semantic.parse import ParseFailure, parse
 
+    out: Dict[int, Tuple[int, int, str]] = {}
+    for cell in cells:
+        code = _python_cell(cell.source)
+        if not code or not code[0]:
+            continue
+        try:
+            parse("\n".join(code[0]) + "\n")
+        except ParseFailure as exc:
+            out[cell.index] = (exc.line, exc.column, exc.detail)
+    return out
+
+
+def lint_notebook(data: bytes, filename: str, config: Config, result=None, lint_text=None) -> List[Finding]:
+    """Findings of a notebook; `lint_text` is the engine's (passed in, so
+    this module does not import the engine)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -307,18 +323,26 @@ def lint_notebook(data: bytes, filename: str, config: Config, result=None) -> Li
     if not cells:
         return []
     broken: Dict[int, Finding] = {}  # cell -> its syntax error
-    for _ in range(len(cells) + 1):
-        program = build(cells, frozenset(broken))
-        found = _findings(program, filename, config, result)
-        bad = next((f for f in found if f.code == "BN902"), None)
-        if bad is None:
-            break
-        cell, _ = program.locate(bad.line)
-        if cell == 0 or cell in broken:
-            break
-        # Jupyter runs the other cells; so does bnlint, and names the bad one.
-        broken[cell] = _in_cell(bad, program)
-        found = []
+    program = build(cells)
+    found = _findings(program, filename, config, result, lint_text)
+    if any(f.code == "BN902" for f in found):
+        # Jupyter runs the other cells; so does bnlint, and names the bad
+        # ones: each cell parsed alone once, then the rest linted once.
+        for index, (line, column, detail) in _broken_cells(cells).items():
+            broken[index] = replace(_meta_finding("BN902", filename, detail, line, column), cell=index)
+        if broken:
+            program = build(cells, frozenset(broken))
+            found = _findings(program, filename, config, result, lint_text)
+        for _ in range(len(cells) + 1):  # cells broken only together (rare): one at a time
+            bad = next((f for f in found if f.code == "BN902"), None)
+            if bad is None:
+                break
+            cell, _ = program.locate(bad.line)
+            if cell == 0 or cell in broken:
+                break
+            broken[cell] = _in_cell(bad, program)
+            program = build(cells, frozenset(broken))
+            found = _findings(program, filename, config, result, lint_text)
     mapped = [f if f.code in ("BN903", "BN904") else _in_cell(f, program) for f in found]
     out = mapped + list(broken.values())
     wanted = [f.cell for f in out if f.cell is not None]

@@ -44,6 +44,6 @@ def test_every_rule_has_docs_and_examples():
 
 
 def test_every_checker_has_a_spec():
-    from bnlint.checkers import CHECKERS
+    from bnlint.rules import RULES as CHECKERS
 
     assert set(CHECKERS) <= set(SPECS)

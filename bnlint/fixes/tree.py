@@ -84,3 +84,45 @@ def enclosing_function(module: cst.Module, node: cst.CSTNode) -> Optional[cst.Fu
         if isinstance(up, (cst.ClassDef, cst.Lambda)):
             return None
     return None
+
+
+# The last module asked about and its node positions by (type, start)
+# (see _LAST for why one entry is enough).
+_POSITIONS: tuple = (None, None, None)
+
+
+def locate(module: cst.Module, span: tuple, kind: type) -> Optional[cst.CSTNode]:
+    """The smallest node of type `kind` whose range holds `span` =
+    (line, column, end_line, end_column): lines 1-based, columns 0-based
+    characters (an `ast` node's span after byte -> character conversion).
+    Used to find the libcst node of a finding that `ast` reported; a node
+    starting where the span starts is found in constant time."""
+    global _POSITIONS
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    last_module, table, by_start = _POSITIONS
+    if last_module is not module:
+        table = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        by_start = {}
+        for node, pos in table.items():
+            by_start.setdefault((type(node), pos.start.line, pos.start.column), []).append(node)
+        _POSITIONS = (module, table, by_start)
+    want_start, want_end = (span[0], span[1]), (span[2], span[3])
+
+    def size_if_holds(node):
+        pos = table[node]
+        start, end = (pos.start.line, pos.start.column), (pos.end.line, pos.end.column)
+        if start <= want_start and want_end <= end:
+            return (end[0] - start[0], end[1] - start[1])
+        return None
+
+    exact = [n for n in by_start.get((kind, span[0], span[1]), ()) if size_if_holds(n) is not None]
+    if exact:
+        return min(exact, key=size_if_holds)
+    best, best_size = None, None
+    for node in table:
+        if isinstance(node, kind):
+            size = size_if_holds(node)
+            if size is not None and (best is None or size < best_size):
+                best, best_size = node, size
+    return best

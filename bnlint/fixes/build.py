@@ -1,0 +1,63 @@
+"""Fixes for findings that `ast` found: libcst parses the file (only a file
+with findings, only once), each reported node is found by its span, and
+the rule's fixer edits it. Every fix passes `offer()` before it is
+offered anywhere (the one check point for all rules)."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Optional
+
+from ..finding import Fix
+
+
+class FixContext:
+    """libcst view of one file for the fixers."""
+
+    def __init__(self, source: str, ctx, char_span: Callable) -> None:
+        import libcst as cst
+
+        self.source = source
+        self.ctx = ctx  # the rules' RuleContext (semantic model, api)
+        self.module = cst.parse_module(source)
+        self._span = char_span
+
+    def locate(self, node, kind):
+        from .tree import locate
+
+        return locate(self.module, self._span(node), kind)
+
+    def edits(self, changes: Dict) -> tuple:
+        from .edits import node_edits
+
+        return node_edits(self.module, self.source, changes)
+
+
+def offer(fix: Optional[Fix], source: str) -> Optional[Fix]:
+    """The single gate every fix passes before it is offered: it must have
+    edits (and, where bnlint.fixes.validate exists, pass its checks)."""
+    if fix is None or not fix.edits:
+        return None
+    try:
+        from . import validate  # type: ignore[attr-defined]
+    except ImportError:
+        return fix
+    check = getattr(validate, "check_fix", None) or getattr(validate, "validate_fix", None)
+    if check is None:
+        return fix
+    try:
+        ok = check(source, fix)
+    except Exception:
+        return None
+    return fix if ok else None
+
+
+def build_fix(fctx: Optional[FixContext], rule, report) -> Optional[Fix]:
+    """The fix for one report, or None when the rule or this case has none."""
+    fixer = rule.fixers.get(report.variant)
+    if fixer is None or fctx is None:
+        return None
+    try:
+        fix = fixer(fctx, report)
+    except Exception:  # a fixer bug must not cost the finding itself
+        return None
+    return offer(fix, fctx.source)

@@ -1,0 +1,19 @@
+"""The rules, one module each (logic, variants, fix, pre-filter needs),
+beside their specs rules/BNxxx.yaml (which a wheel installs into this same
+folder: the YAML and the modules do not collide). Adding a rule: a module
+here, a spec, and a line in RULES."""
+
+from __future__ import annotations
+
+from typing import Dict, Type
+
+from .base import Report, Rule, RuleContext
+from .bn001 import TapeCallWithoutTraining
+from .bn002 import CallLosesTraining
+from .bn003 import TrainOpWithoutUpdateOps
+
+RULES: Dict[str, Type[Rule]] = {
+    cls.code: cls for cls in (TapeCallWithoutTraining, CallLosesTraining, TrainOpWithoutUpdateOps)
+}
+
+__all__ = ["RULES", "Report", "Rule", "RuleContext"]

@@ -1,0 +1,535 @@
+"""BN003: TF1 graph code builds batch norm, but the train op never runs
+the UPDATE_OPS, so the moving statistics stay at their initial 0 and 1.
+
+A train op counts as correct when any of the forms measured to work is
+present: created under `control_dependencies(<update ops>)` (also through a
+function called there, or with only `compute_gradients` inside), grouped
+with the update ops, update ops fetched in a `run(...)`, or batch norm
+built with `updates_collections=None`.
+
+Fix: wrap the statement that creates the train op in `with
+<tf>.control_dependencies(<tf>.get_collection(<tf>.GraphKeys.UPDATE_OPS)):`;
+safe only when it sees the whole story (one train op, batch norm built
+earlier in the same function, a statement alone on its line).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from enum import Enum
+from typing import Dict, List, Optional, Set
+
+from ..semantic import SemanticModel
+from ..semantic.callgraph import bound_argument
+from ..semantic.resolve import dotted
+from ..semantic.scopes import CallSite, Scope, ScopeKind
+from ..semantic.values import is_const
+from .base import Rule, kwarg, last, words
+
+_UPDATES_NONE = re.compile(r"""updates_collections['"]?\s*[:=]\s*None""")
+
+
+class Variant(Enum):
+    DEFAULT = "default"
+
+
+def _arg_values(call: ast.Call) -> List[ast.AST]:
+    return list(call.args) + [k.value for k in call.keywords]
+
+
+def _names_in(expr: ast.AST) -> Set[str]:
+    """Every name and dotted name an expression uses (`a`, `self.b`, `self`)."""
+    found: Set[str] = set()
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Attribute):
+            text = dotted(node)
+            if text:
+                found.add(text)
+        elif isinstance(node, ast.Name):
+            found.add(node.id)
+    return found
+
+
+def _conjuncts(test: ast.AST) -> List[ast.AST]:
+    """`A and B and C` -> [A, B, C]; anything else -> [test]."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return list(test.values)
+    return [test]
+
+
+class TrainOpWithoutUpdateOps(Rule):
+    code = "BN003"
+    Variant = Variant
+
+    @classmethod
+    def stage1(cls, api):
+        builders = {last(b) for b in api.tf1_builders}
+        return (re.compile(words(builders)), re.compile(b"\\.\\s*(?:" + words(api.train_op_methods) + b")\\s*\\("))
+
+    @classmethod
+    def applies(cls, model: SemanticModel) -> bool:
+        methods = model.api.train_op_methods
+        return any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods
+                   for s in model.scopes.sites)
+
+    # -- update-ops references -----------------------------------------------
+    def _mentions(self, node: ast.AST, names: Set[str]) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                if sub.id == "UPDATE_OPS" or sub.id in names:
+                    return True
+            elif isinstance(sub, ast.Attribute):
+                if sub.attr in ("UPDATE_OPS", "updates"):
+                    return True
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                if sub.value.lower() == "update_ops":
+                    return True
+        return False
+
+    def mentions_updates(self, node: ast.AST) -> bool:
+        key = id(node)
+        if key not in self._mentions_cache:
+            self._mentions_cache[key] = self._mentions(node, self.update_names)
+        return self._mentions_cache[key]
+
+    def _update_names(self) -> Set[str]:
+        """Names bound (anywhere in the file) to something holding update ops."""
+        facts = []
+        for target, value, _ in self.ctx.scopes.assigns:
+            name = dotted(target)
+            if name:
+                facts.append((name, self._mentions(value, set()), _names_in(value)))
+        names: Set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for name, direct, used in facts:
+                if name not in names and (direct or used & names):
+                    names.add(name)
+                    changed = True
+        return names
+
+    def _is_deps(self, with_node: ast.AST) -> List[ast.Call]:
+        """The `control_dependencies(...)` items of a with statement."""
+        out = []
+        for item in with_node.items:
+            call = item.context_expr
+            if isinstance(call, ast.Call):
+                func = call.func
+                name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else "")
+                if name == "control_dependencies":
+                    out.append(call)
+        return out
+
+    def block_mentions_updates(self, with_node: ast.AST) -> bool:
+        return any(self.mentions_updates(item.context_expr) for item in with_node.items)
+
+    # -- batch norm sites ----------------------------------------------------
+    def note_bn_site(self, site: CallSite) -> List[ast.AST]:
+        """The batch norm a call builds that registers its updates: [call],
+        [the normalizer_fn= argument], or []. Marks always-training ones."""
+        call = site.call
+        values = self.ctx.values
+        api = self.ctx.api
+        q = values.qualify(call.func)
+        builder = api.tf1_builder(q) if q else None
+        if builder is not None:
+            if self._registers_updates(call, builder.training_arg, builder.training_default, "call"):
+                if self._always_training(call, builder.training_arg, builder.training_default, site.scope.function):
+                    self.always_training.add(id(call))
+                return [call]
+            return []
+        if self._builds_bn_elsewhere(call):
+            return [call]  # a helper of the user's other module builds it
+        out = []
+        for kw in call.keywords:  # normalizer_fn=slim.batch_norm
+            if kw.arg is None or not isinstance(kw.value, (ast.Attribute, ast.Name)):
+                continue
+            q = values.qualify(kw.value)
+            builder = api.tf1_builder(q) if q else None
+            if builder is not None and self._registers_updates(call, builder.training_arg,
+                                                               builder.training_default, "fn"):
+                out.append(kw.value)
+        return out
+
+    def _builds_bn_elsewhere(self, call: ast.Call) -> bool:
+        """Does this call run a function or class of the user's other module
+        that builds TF1 batch norm registering its updates?"""
+        values = self.ctx.values
+        if values.project is None:
+            return False
+        q = values.qualify(call.func)
+        if q is None and isinstance(call.func, ast.Name) and values.names.star_modules \
+                and not self.ctx.names.bindings_of(call.func):
+            q = values.star_qualify(call.func.id)
+        target = values.external_target(q) if q else None
+        if target is None:
+            return False
+        other, attr = target
+        d = other.module_definition(attr)
+        if d is None:
+            return False
+        todo = list(d.methods.values()) if d.kind is ScopeKind.CLASS else [d]
+        seen: Set[int] = set()
+        while todo:
+            fn = todo.pop()
+            if id(fn) in seen or len(seen) > 50:
+                continue
+            seen.add(id(fn))
+            for inner in fn.calls:
+                iq = other.qualify(inner.func)
+                builder = self.ctx.api.tf1_builder(iq) if iq else None
+                if builder is not None:
+                    uc = kwarg(inner, "updates_collections")
+                    training = kwarg(inner, builder.training_arg)
+                    if (uc is None or not is_const(uc.value, None)) and not (
+                            training is not None and is_const(training.value, False)) and not (
+                            training is None and not builder.training_default):
+                        return True
+                else:
+                    inner_def = other.definition(inner.func, ScopeKind.FUNCTION)
+                    if inner_def is not None:
+                        todo.append(inner_def)
+        return False
+
+    def _always_training(self, call: ast.Call, training_arg: str, default: bool, fn: Optional[Scope]) -> bool:
+        """Training mode whatever happens (pix2pix-style): the moving statistics
+        are never read by this program, so missing updates change nothing."""
+        training = kwarg(call, training_arg)
+        if training is not None:
+            if is_const(training.value, True):
+                return True
+            if isinstance(training.value, ast.Name) and fn is not None:
+                return self._param_always_true(fn, training.value.id)
+            return False
+        return default and "arg_scope" not in self.ctx.source and not any(
+            isinstance(a, ast.Starred) for a in call.args) and not any(k.arg is None for k in call.keywords)
+
+    def _param_always_true(self, fn: Scope, param: str) -> bool:
+        """`def gen(z, training=True)` whose every call in the file leaves
+        `training` out or passes True."""
+        if not is_const(fn.params.get(param), True):
+            return False
+        calls = self.ctx.values.graph.callers(fn)
+        if not calls:
+            return False
+        for call, _ in calls:
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                return False
+            value = bound_argument(call, fn, param)
+            if value is not None and not is_const(value, True):
+                return False
+        return True
+
+    def _registers_updates(self, call: ast.Call, training_arg: str, default: bool, how: str) -> bool:
+        if how == "call":
+            uc = kwarg(call, "updates_collections")
+            if uc is not None:
+                return not is_const(uc.value, None)
+            training = kwarg(call, training_arg)
+            if training is not None and is_const(training.value, False):
+                return False
+            if training is None and not default and not any(isinstance(a, ast.Starred) for a in call.args) \
+                    and not any(k.arg is None for k in call.keywords):
+                return False  # tf.layers.batch_normalization(x): always inference
+        # updates_collections=None anywhere (arg_scope, a params dict) opts out
+        return not _UPDATES_NONE.search(self.ctx.source)
+
+    # -- the walk over call sites --------------------------------------------
+    def check(self) -> None:
+        self._mentions_cache: Dict[int, bool] = {}
+        self.update_names = self._update_names()
+        self.always_training: Set[int] = set()
+        scopes = self.ctx.scopes
+        methods = self.ctx.api.train_op_methods
+        bn_sites: List[ast.AST] = []
+        train_ops: List[tuple] = []  # (call, under update deps, fn)
+        gradients_under_update: Set[int] = set()
+        called_under_update: Set[str] = set()
+        scopes_with_update_deps: Set[int] = set()
+        guards_of: Dict[int, frozenset] = {}
+        self.calls_in: Dict[int, Set[str]] = {0: set()}
+        self.bn_in: Dict[int, int] = {}
+        for node, scope in scopes.withs:
+            if self._is_deps(node) and self.block_mentions_updates(node) and not self._holds_train_op(node):
+                fn = scope.function
+                scopes_with_update_deps.add(id(fn) if fn is not None else 0)
+        for site in scopes.sites:
+            call = site.call
+            func = call.func
+            fn = site.scope.function
+            key = id(fn) if fn is not None else 0
+            under_update = any(self._is_deps(w) and self.block_mentions_updates(w) for w in site.withs)
+            if isinstance(func, ast.Attribute):
+                if func.attr in methods:
+                    train_ops.append((call, under_update, fn))
+                    guards_of[id(call)] = self._guards(site)
+                elif func.attr in self.ctx.api.gradient_methods and under_update:
+                    gradients_under_update.add(key)
+            callee = func.id if isinstance(func, ast.Name) else (func.attr if isinstance(func, ast.Attribute) else None)
+            if callee is not None:
+                self.calls_in.setdefault(key, set()).add(callee)
+                if under_update:
+                    called_under_update.add(callee)
+            for bn in self.note_bn_site(site):
+                bn_sites.append(bn)
+                self.bn_in[key] = self.bn_in.get(key, 0) + 1
+                guards_of[id(bn)] = self._guards(site)
+        if not bn_sites or not train_ops:
+            return
+        if all(id(s) in self.always_training for s in bn_sites):
+            return  # moving statistics are never read: every BN runs in training mode
+        self._graph_tables()
+        runs = [s.call for s in scopes.sites if isinstance(s.call.func, ast.Attribute) and s.call.func.attr == "run"
+                and any(self.mentions_updates(a) for a in _arg_values(s.call))]
+        bn_line = self.line_of(bn_sites[0])
+        for call, under_update, fn in train_ops:
+            key = id(fn) if fn is not None else 0
+            if under_update or key in scopes_with_update_deps:
+                continue
+            if call.func.attr == "apply_gradients" and key in gradients_under_update:
+                continue
+            if fn is not None and fn.name in called_under_update:
+                continue
+            if self._grouped_with_updates(call) or self._fetched_with_updates(call, runs):
+                continue
+            if self._excluded_by_guard(call, guards_of, bn_sites) or not self.trains_batch_norm(fn):
+                continue  # this train op's graph has no batch norm of this file
+            self.report(call, Variant.DEFAULT, call=self.ctx.segment(call.func), bn_line=bn_line,
+                        context={"bn": bn_sites[0], "train_ops": len(train_ops)})
+
+    def _guards(self, site: CallSite) -> frozenset:
+        out = set()
+        for test, branch in site.guards:
+            if branch:
+                out.update((self.ctx.segment(c), True) for c in _conjuncts(test))
+            else:
+                out.add((self.ctx.segment(test), False))
+        return frozenset(out)
+
+    def _holds_train_op(self, node: ast.AST) -> bool:
+        """A dependencies block that makes a train op is the usual idiom; one
+        that makes something else (loss = tf.identity(loss)) is the
+        Estimator idiom that may wire the updates in indirectly."""
+        methods = self.ctx.api.train_op_methods
+        return any(isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in methods
+                   for stmt in node.body for sub in ast.walk(stmt))
+
+    @staticmethod
+    def _excluded_by_guard(train_call: ast.Call, guards_of: Dict[int, frozenset], bn_sites) -> bool:
+        """Every batch norm is built under `if C:` and the train op sits in
+        the `else` of `C`: they never share a graph."""
+        mine = guards_of.get(id(train_call), frozenset())
+        off = {cond for cond, branch in mine if not branch}
+        if not off:
+            return False
+        return all(any(cond in off and branch for cond, branch in guards_of.get(id(site), ()))
+                   for site in bn_sites)
+
+    # -- which batch norm does a train op train? ------------------------------
+    def _graph_tables(self) -> None:
+        """By-name call graph (a method called on any object counts; calling
+        a class runs its methods), as TF1 graph building is global."""
+        self.defs: Dict[str, List[Scope]] = {}
+        self.order: Dict[int, int] = {0: -1}
+        self.parent: Dict[int, Optional[Scope]] = {}
+        for i, fn in enumerate(self.ctx.scopes.functions):
+            if fn.parent is not None and fn.parent.kind is ScopeKind.CLASS:
+                self.defs.setdefault(fn.parent.name, []).append(fn)
+            self.order[id(fn)] = i
+            p = fn.parent
+            while p is not None and p.kind is not ScopeKind.FUNCTION:
+                p = p.parent
+            self.parent[id(fn)] = p
+            self.defs.setdefault(fn.name, []).append(fn)
+        self.children: Dict[int, List[Scope]] = {}
+        for fn in self.ctx.scopes.functions:
+            p = self.parent[id(fn)]
+            self.children.setdefault(id(p) if p is not None else 0, []).append(fn)
+
+    def _resolve(self, name: str, user: Optional[Scope]) -> List[Scope]:
+        """The definitions of `name` that `user` calls: the latest one written
+        before `user` (a notebook redefining a function), else the first."""
+        defs = self.defs.get(name, [])
+        if len(defs) <= 1 or user is None or any(d.name != name for d in defs):
+            return defs
+        before = [d for d in defs if self.order[id(d)] < self.order[id(user)]]
+        return [before[-1]] if before else [defs[0]]
+
+    def trains_batch_norm(self, fn: Optional[Scope]) -> bool:
+        """Is batch norm built in code that runs with this train op: module
+        level, the function itself, what it calls, what calls it (and what
+        those call)?"""
+        if self.bn_in.get(0):
+            return True
+        functions = self.ctx.scopes.functions
+        starts: Dict[int, Optional[Scope]] = {id(fn) if fn is not None else 0: fn}
+        frontier = [fn]
+        while frontier:  # callers, transitively
+            target = frontier.pop()
+            if target is None:
+                continue
+            for user in [None] + functions:
+                ukey = id(user) if user is not None else 0
+                if ukey not in starts and target.name in self.calls_in.get(ukey, ()) \
+                        and any(t is target for t in self._resolve(target.name, user)):
+                    starts[ukey] = user
+                    frontier.append(user)
+            parent = self.parent.get(id(target))
+            if parent is not None and id(parent) not in starts:
+                starts[id(parent)] = parent
+                frontier.append(parent)
+        # Module-level code that redefines functions (a notebook trying one
+        # version after another) builds several graphs: as a caller it then
+        # contributes only its own batch norm (checked above).
+        if fn is not None and any(len(d) > 1 and all(f.name == n for f in d) for n, d in self.defs.items()):
+            starts.pop(0, None)
+        seen: Set[int] = set()
+        stack = list(starts.values())
+        while stack:  # and everything they call
+            g = stack.pop()
+            gkey = id(g) if g is not None else 0
+            if gkey in seen:
+                continue
+            seen.add(gkey)
+            if self.bn_in.get(gkey):
+                return True
+            for name in self.calls_in.get(gkey, ()):
+                stack += self._resolve(name, g)
+            if g is not None:  # functions defined inside g run with it
+                stack += self.children.get(gkey, [])
+        return False
+
+    # -- grouping and fetching -----------------------------------------------
+    def _assigned_names(self) -> Dict[int, str]:
+        """id(value) -> the dotted name it is assigned to (`train_op = opt.minimize(...)`)."""
+        cached = self.__dict__.get("_assigned_cache")
+        if cached is None:
+            cached = {}
+            for target, value, _ in self.ctx.scopes.assigns:
+                text = dotted(target)
+                if text:
+                    cached[id(value)] = text
+            self.__dict__["_assigned_cache"] = cached
+        return cached
+
+    def _fetched_with_updates(self, train_call: ast.Call, runs: List[ast.Call]) -> bool:
+        """This train op is run together with the update ops (another train op
+        fetched with them does not excuse it). A train op with no name of its
+        own cannot be told apart, so any such run counts."""
+        if not runs:
+            return False
+        target = self._assigned_names().get(id(train_call))
+        if target is None:
+            return True
+        return any(target in self._names(a) for run in runs for a in _arg_values(run))
+
+    def _names(self, expr: ast.AST) -> Set[str]:
+        cache = self.__dict__.setdefault("_names_cache", {})
+        if id(expr) not in cache:
+            cache[id(expr)] = _names_in(expr)
+        return cache[id(expr)]
+
+    def _grouped_with_updates(self, train_call: ast.Call) -> bool:
+        """The train op's variable is grouped with, or made a dependency of, the update ops."""
+        target = self._assigned_names().get(id(train_call))
+        if target is None:
+            return False
+        for args, under_deps_on in self._grouping_sites():
+            if any(target in self._names(a) for a in args) and any(self.mentions_updates(a) for a in args):
+                return True  # tf.group(train_op, *update_ops)
+            if any(target in self._names(a) for dep_args in under_deps_on for a in dep_args) \
+                    and any(self.mentions_updates(a) for a in args):
+                return True  # with control_dependencies([train_op]): tf.group(update_ops)
+        return False
+
+    def _grouping_sites(self) -> List[tuple]:
+        """Every group/tuple/control_dependencies call, with the arguments of
+        the control_dependencies blocks around it."""
+        cached = self.__dict__.get("_grouping_cache")
+        if cached is not None:
+            return cached
+        sites: List[tuple] = []
+        for site in self.ctx.scopes.sites:
+            func = site.call.func
+            name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else "")
+            if name in ("group", "tuple", "control_dependencies"):
+                deps = []
+                if name == "group":
+                    for w in site.withs:
+                        deps.append([a for c in self._is_deps(w) for a in _arg_values(c)])
+                sites.append((_arg_values(site.call), deps))
+        self.__dict__["_grouping_cache"] = sites
+        return sites
+
+
+# -- fix (libcst, built only for files with findings) -------------------------
+def _prefixes(fctx):
+    """(prefix for control_dependencies, prefix for the collection), or None."""
+    api = fctx.ctx.api
+    aliases = fctx.ctx.names.module_aliases()
+    v1 = sorted(n for n, raw in aliases.items() if raw in api.tf1_compat_modules)
+    tf = sorted(n for n, raw in aliases.items() if raw == "tensorflow")
+    if v1:
+        name = "tf" if "tf" in v1 else v1[0]
+        return f"{name}.", f"{name}."
+    if tf:
+        name = "tf" if "tf" in tf else tf[0]
+        if re.search(rf"\b{re.escape(name)}\s*\.\s*compat\s*\.\s*v1\s*\.", fctx.source):
+            return f"{name}.", f"{name}.compat.v1."
+        return f"{name}.", f"{name}."
+    return None
+
+
+def _statement(module, call):
+    """The statement line holding the train op, when a `with` can wrap it."""
+    import libcst as cst
+
+    from ..fixes.tree import ancestors
+
+    for up in ancestors(module, call):
+        if isinstance(up, (cst.Lambda, cst.GeneratorExp, cst.FunctionDef, cst.ClassDef)):
+            return None  # made later, elsewhere, or lazily: not by this statement
+        if isinstance(up, cst.SimpleStatementLine):
+            return up
+        if isinstance(up, (cst.BaseCompoundStatement, cst.SimpleStatementSuite)):
+            return None  # in an `if`/`for` header or a one-line suite
+    return None
+
+
+def _function_of(scopes, node: ast.AST):
+    site = scopes.site_of.get(id(node))
+    return site.scope.function if site is not None else None
+
+
+def fix_wrap(fctx, report):
+    import libcst as cst
+
+    from ..finding import Fix
+
+    call = fctx.locate(report.node, cst.Call)
+    stmt = _statement(fctx.module, call) if call is not None else None
+    names = _prefixes(fctx)
+    if stmt is None or names is None:
+        return None
+    deps, coll = names
+    item = cst.parse_expression(f"{deps}control_dependencies({coll}get_collection({coll}GraphKeys.UPDATE_OPS))")
+    wrapped = cst.With(
+        items=[cst.WithItem(item=item)],
+        body=cst.IndentedBlock(body=[stmt.with_changes(leading_lines=[])]),
+        leading_lines=stmt.leading_lines,
+    )
+    bn = report.context.get("bn")
+    scopes = fctx.ctx.scopes
+    sees_whole = (bn is not None and len(stmt.body) == 1 and report.context.get("train_ops") == 1
+                  and _function_of(scopes, bn if isinstance(bn, ast.Call) else report.node) is
+                  _function_of(scopes, report.node)
+                  and (bn.lineno, bn.col_offset) < (report.node.lineno, report.node.col_offset)
+                  and bn.end_lineno < report.node.lineno)
+    header = f"with {deps}control_dependencies(...)"
+    return Fix(f"Create the train op under `{header}` of the update ops", "safe" if sees_whole else "unsafe",
+               fctx.edits({stmt: wrapped}))
+
+
+TrainOpWithoutUpdateOps.fixers = {Variant.DEFAULT: fix_wrap}

@@ -1,0 +1,186 @@
+"""The user's own modules: `from models import Net` in train.py is read
+from models.py next to it.
+
+A module is looked for as a source file under the linted file's folder
+(or a parent folder up to a project root marker, as a package root), or
+relative to it for relative imports. Pip-installed packages are never
+opened. Each module found is read with a size limit, decoded per PEP 263
+and parsed through parse.parse, like a linted file; its semantic model is
+kept in a process-wide cache keyed by the content's hash and bounded in
+total source bytes (least recently used first out), so an editor that
+saves a module again and again does not grow memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tokenize
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+
+from ..api import Api
+from .parse import ParseFailure, parse
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .values import Values
+
+MAX_PARENT_LEVELS = 4  # how far up a package root is looked for
+MAX_DEPTH = 2  # imports followed from an imported module
+MAX_BYTES = 2 * 1024 * 1024  # a larger sibling module stays unknown
+CACHE_BYTES = 64 * 1024 * 1024  # source bytes whose models the cache keeps
+
+
+def _stop_at(directory: Path) -> bool:
+    return any((directory / marker).exists() for marker in (".git", "pyproject.toml", "setup.py"))
+
+
+class _ModuleCache:
+    """content hash -> (scopes, resolver) of a parsed module (None: unparsable); LRU by bytes."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.items: "OrderedDict[Tuple[str, str], Tuple[int, object]]" = OrderedDict()
+
+    def get(self, key):
+        item = self.items.get(key)
+        if item is None:
+            return None
+        self.items.move_to_end(key)
+        return item
+
+    def put(self, key, size: int, value) -> None:
+        if key in self.items:
+            return
+        self.items[key] = (size, value)
+        self.used += size
+        while self.used > self.budget and len(self.items) > 1:
+            _, (old_size, _) = self.items.popitem(last=False)
+            self.used -= old_size
+
+
+_CACHE = _ModuleCache(CACHE_BYTES)
+
+
+def _decode(data: bytes) -> Optional[str]:
+    if b"\x00" in data:
+        return None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def load_model(data: bytes, api: Api):
+    """(Scopes, Resolver) of a module's bytes, from the cache when the same
+    bytes were seen; None when it cannot be decoded or parsed."""
+    from .resolve import Resolver
+    from .scopes import Scopes
+
+    key = (hashlib.sha256(data).hexdigest(), str(hash(api)))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit[1]
+    model = None
+    text = _decode(data)
+    if text is not None:
+        try:
+            tree = parse(text, size=len(data))
+            scopes = Scopes(tree, api.keras_evidence)
+            model = (scopes, Resolver(scopes, api))
+        except (ParseFailure, RecursionError, MemoryError):
+            model = None
+    _CACHE.put(key, len(data), model)
+    return model
+
+
+class Project:
+    """The project modules one linted file can see, and which files its
+    findings depend on (`used`: read; `missing`: looked for, absent)."""
+
+    def __init__(self, filename: str, api: Api, depth: int = 0,
+                 used: Optional[List[str]] = None, missing: Optional[List[str]] = None) -> None:
+        self.api = api
+        self.depth = depth
+        self.used: List[str] = used if used is not None else []
+        self.missing: List[str] = missing if missing is not None else []
+        self._models: Dict[str, Optional["Values"]] = {}
+        path = Path(filename)
+        try:
+            self.folder: Optional[Path] = path.resolve().parent if filename not in ("", "-") \
+                and path.is_file() else None
+        except (OSError, ValueError):
+            self.folder = None
+
+    def roots(self) -> List[Path]:
+        roots: List[Path] = []
+        folder = self.folder
+        for _ in range(MAX_PARENT_LEVELS + 1):
+            if folder is None:
+                break
+            roots.append(folder)
+            if _stop_at(folder) or folder.parent == folder:
+                break
+            folder = folder.parent
+        return roots
+
+    def find(self, module: str) -> Optional[Path]:
+        if self.folder is None or self.depth >= MAX_DEPTH or not module.strip("."):
+            return None
+        dots = len(module) - len(module.lstrip("."))
+        parts = module.lstrip(".").split(".")
+        if dots:
+            base = self.folder
+            for _ in range(dots - 1):
+                base = base.parent
+            roots = [base]
+        else:
+            roots = self.roots()
+        tried = []
+        for root in roots:
+            stem = root.joinpath(*parts)
+            for candidate in (stem.with_suffix(".py"), stem / "__init__.py"):
+                try:
+                    if candidate.is_file():
+                        return candidate
+                except (OSError, ValueError):
+                    continue
+                tried.append(os.fspath(candidate))
+        self.missing.extend(tried)  # creating one of them changes the answer
+        return None
+
+    def module(self, name: str, _from: Optional[str] = None) -> Optional["Values"]:
+        """The semantic model of project module `name` (dotted, maybe
+        relative), or None when it is not a readable, parsable project file."""
+        if name in self._models:
+            return self._models[name]
+        self._models[name] = None
+        path = self.find(name)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+        except OSError:
+            return None
+        if len(data) > MAX_BYTES:
+            return None
+        loaded = load_model(data, self.api)
+        if loaded is None:
+            return None
+        from .values import Values
+
+        scopes, resolver = loaded
+        child = Project(os.fspath(path), self.api, self.depth + 1, self.used, self.missing)
+        self.used.append(os.fspath(path))
+        self._models[name] = Values(scopes, resolver, self.api, child, os.fspath(path))
+        return self._models[name]
+
+    @property
+    def dependencies(self) -> List[str]:
+        return list(dict.fromkeys(self.used + self.missing))
