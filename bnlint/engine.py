@@ -128,7 +128,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     except ParseFailure as exc:
         return [_meta_finding(exc.code, filename, exc.detail, exc.line, exc.column)]
     model = SemanticModel.build(tree, api, filename)
-    codes = {code for code in codes if RULES[code].applies(model)}
+    codes = prefilter.stage2(model, codes, data, filename)
     if not codes:
         result.skipped = True
         return []

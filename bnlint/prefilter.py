@@ -55,6 +55,14 @@ class Prefilter:
         return False
 
 
+    def stage2(self, model, codes: Iterable[str], data: bytes = b"", filename: str = "") -> Set[str]:
+        """Codes whose rule `applies()` to the semantic model (a cheap
+        necessary condition each rule declares)."""
+        from .rules import RULES
+
+        return {code for code in codes if RULES[code].applies(model)}
+
+
 @lru_cache(maxsize=8)
 def build_prefilter(api: Api) -> Prefilter:
     from .rules import RULES

@@ -10,16 +10,18 @@ import json
 import os
 import textwrap
 
+import ast
+
 import pytest
 
+from bnlint.api import load_api
 from bnlint.config import Config
 from bnlint.flavour import detect_flavour
-from bnlint.names import NameResolver
+from bnlint.semantic import SemanticModel
 
 from conftest import run_bnlint
 from helpers import found, lint
 
-import libcst as cst
 
 
 def model_without_training(header: str, base: str) -> str:
@@ -57,7 +59,7 @@ LEAK = textwrap.dedent("""\
 
 
 def flavour_of(source: str, configured: str = "auto") -> str:
-    return detect_flavour(NameResolver.from_module(cst.parse_module(source)), source, configured)
+    return detect_flavour(SemanticModel.build(ast.parse(source), load_api()).names, source, configured)
 
 
 # -- Keras 3 spellings ---------------------------------------------------------------------
