@@ -427,3 +427,16 @@ def test_encoding_bom_and_symlink_are_kept(bnlint, tmp_path):
     assert (tmp_path / "link.py").is_symlink()
     data = real.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf# -*-") and "model(x, training=True)  # caf\xe9\r\n".encode() in data
+
+
+def test_fix_in_a_crlf_file_without_final_newline():
+    """Regression: the top-level statement offsets assumed a one-character
+    newline was dropped at the end of a file; with CRLF every fix was lost."""
+    src = ("import tensorflow as tf\r\nnet = tf.keras.Sequential([tf.keras.layers.BatchNormalization()])\r\n"
+           "with tf.GradientTape() as tape:\r\n    out = net(x)")
+    findings = lint_text(src, "crlf.py", Config(keras="3"))
+    assert [f.code for f in findings] == ["BN001"]
+    fix = findings[0].fix
+    assert fix is not None
+    (edit,) = fix.edits
+    assert src[:edit.start] + edit.text + src[edit.end:] == src[:-1] + ", training=True)"

@@ -6,11 +6,10 @@ findings are Keras-3-only (no `training` in a Model's call; a literal
 `training=` leaking to later siblings) and say so; BN001 holds for both.
 """
 
+import ast
 import json
 import os
 import textwrap
-
-import ast
 
 import pytest
 

@@ -18,18 +18,23 @@ class FixContext:
 
         self.source = source
         self.ctx = ctx  # the rules' RuleContext (semantic model, api)
+        from .tree import Located
+
         self.module = cst.parse_module(source)
+        self.where = Located(self.module, source)
         self._span = char_span
 
     def locate(self, node, kind):
-        from .tree import locate
+        """The libcst node of type `kind` at an `ast` node's span."""
+        return self.where.locate(self._span(node), kind)
 
-        return locate(self.module, self._span(node), kind)
+    def ancestors(self, node):
+        return self.where.ancestors(node)
 
     def edits(self, changes: Dict) -> tuple:
         from .edits import node_edits
 
-        return node_edits(self.module, self.source, changes)
+        return node_edits(self.module, self.source, changes, self.where)
 
 
 def offer(fix: Optional[Fix], source: str) -> Optional[Fix]:

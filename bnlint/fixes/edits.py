@@ -16,10 +16,8 @@ from typing import Dict, Optional, Tuple
 import libcst as cst
 
 from ..finding import Edit
-from .tree import ancestors
-
 # Offsets of the top-level statements of the last module asked about
-# (replaced as one tuple; see tree.py for why one entry is enough).
+# (replaced as one tuple, so a reader in another thread sees a consistent pair).
 _OFFSETS: tuple = (None, None)
 
 
@@ -37,7 +35,7 @@ def minimal_edit(old: str, new: str, base: int = 0) -> Edit:
     return Edit(base + start, base + end_old, new[start:end_new])
 
 
-def _offsets(module: cst.Module, source: str) -> Optional[Dict[int, Tuple[int, int]]]:
+def statement_offsets(module: cst.Module, source: str) -> Optional[Dict[int, Tuple[int, int]]]:
     """id(top-level statement) -> (start, end) in `source`, or None when the
     pieces do not add up to the source (then the whole module is rendered)."""
     global _OFFSETS
@@ -52,7 +50,7 @@ def _offsets(module: cst.Module, source: str) -> Optional[Dict[int, Tuple[int, i
         pos += size
     pos += sum(len(module.code_for_node(line)) for line in module.footer)
     # A module without a final newline drops the one its last statement renders.
-    if pos - (0 if module.has_trailing_newline else 1) != len(source):
+    if pos - (0 if module.has_trailing_newline else len(module.default_newline)) != len(source):
         table = None
     _OFFSETS = (module, table)
     return table
@@ -68,14 +66,24 @@ def _with_child(parent: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> cst.
     raise LookupError(f"{type(old).__name__} is not a child of {type(parent).__name__}")
 
 
-def _edit(module: cst.Module, source: str, old: cst.CSTNode, new: cst.CSTNode) -> Edit:
+def _edit(module: cst.Module, source: str, old: cst.CSTNode, new: cst.CSTNode, where) -> Edit:
+    # Fast path: the node's own text, where the located statement says it
+    # is, when it renders the same out of its block (the source shows that)
+    # and the change adds no line (a new line would need the block's indent).
+    span = where.node_range(old)
+    if span is not None:
+        old_text = module.code_for_node(old)
+        if source[span[0]:span[0] + len(old_text)] == old_text:
+            new_text = module.code_for_node(new)
+            if new_text.count("\n") == old_text.count("\n"):
+                return minimal_edit(old_text, new_text, span[0])
     node, replacement = old, new
-    for up in ancestors(module, old):
+    for up in where.ancestors(old):
         if up is module:
             break
         replacement = _with_child(up, node, replacement)
         node = up
-    table = _offsets(module, source)
+    table = statement_offsets(module, source)
     span = table.get(id(node)) if table else None
     if span is not None:
         start, end = span
@@ -87,11 +95,15 @@ def _edit(module: cst.Module, source: str, old: cst.CSTNode, new: cst.CSTNode) -
 
 
 def node_edits(module: cst.Module, source: str,
-               changes: Dict[cst.CSTNode, cst.CSTNode]) -> Tuple[Edit, ...]:
+               changes: Dict[cst.CSTNode, cst.CSTNode], where=None) -> Tuple[Edit, ...]:
     """One edit per replaced node, each computed against the original text.
 
     The replaced nodes must not contain one another; their edits then do not
     overlap and can be applied together.
     """
-    edits = [_edit(module, source, old, new) for old, new in changes.items() if old is not new]
+    if where is None:
+        from .tree import Located
+
+        where = Located(module, source)
+    edits = [_edit(module, source, old, new, where) for old, new in changes.items() if old is not new]
     return tuple(sorted((e for e in edits if e.start != e.end or e.text), key=lambda e: (e.start, e.end)))

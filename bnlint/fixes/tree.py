@@ -1,25 +1,24 @@
-"""Where a node sits: parents, the enclosing function, what comes first.
+"""Where a libcst node sits: its parents, its place in the source.
 
-Checkers hand fixers the node they report; the fix often has to change
-something around it (a signature, the whole statement), so fixers need the
-way up. The parent map is built once per module, by a plain walk over the
-node fields (about twice as fast as a CSTVisitor), and kept while the
-module is being fixed.
+A finding comes from `ast` with a span; its fix is written on libcst. A
+`Located` module finds the libcst node by that span and tells where a node
+sits, computing positions and parents only inside the top-level statements
+that hold findings (libcst's PositionProvider over a whole module costs
+several parses; one statement costs its own size). A statement holding a
+thousand findings is indexed once, so fixes stay linear in findings.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from typing import Dict, Iterator, List, Optional
+import re
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
-# The last module asked about and its map. Nodes have no weak references,
-# and findings are fixed one file at a time, so one entry is enough; holding
-# the module keeps the ids in the map valid. Replaced as one tuple, so a
-# reader in another thread sees a consistent pair.
-_LAST: tuple = (None, None)
 _FIELDS: Dict[type, List[str]] = {}
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -36,93 +35,136 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
                     yield item
 
 
-def parents(module: cst.Module) -> Dict[int, cst.CSTNode]:
-    """id(node) -> parent node, for every node of `module`."""
-    global _LAST
-    last_module, table = _LAST
-    if last_module is not module:
-        table = {}
-        stack = [module]
-        while stack:
-            node = stack.pop()
-            for child in _children(node):
-                table[id(child)] = node
-                stack.append(child)
-        _LAST = (module, table)
+def _parent_map(root: cst.CSTNode) -> Dict[int, cst.CSTNode]:
+    table: Dict[int, cst.CSTNode] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in _children(node):
+            table[id(child)] = node
+            stack.append(child)
     return table
 
 
-def ancestors(module: cst.Module, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The parents of `node`, nearest first, up to the module."""
-    table = parents(module)
-    current = table.get(id(node))
-    while current is not None:
-        yield current
-        current = table.get(id(current))
+class _Statement:
+    """Positions (absolute) and parents of one top-level statement."""
+
+    def __init__(self, located: "Located", stmt: cst.CSTNode, start: int) -> None:
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        line0 = located.line_of(start) - 1  # lines before the statement's own text
+        if stmt is located.module:  # the pieces did not add up: the whole module
+            sub = stmt
+        else:
+            sub = cst.Module(body=[stmt], header=[], footer=[], default_indent=located.module.default_indent,
+                             default_newline=located.module.default_newline)
+        table = MetadataWrapper(sub, unsafe_skip_copy=True).resolve(PositionProvider)
+        self.pos: Dict[int, Tuple[int, int, int, int]] = {}
+        self.by_start: Dict[tuple, List[cst.CSTNode]] = {}
+        self.nodes: Dict[int, cst.CSTNode] = {}
+        for node, p in table.items():
+            span = (p.start.line + line0, p.start.column, p.end.line + line0, p.end.column)
+            self.pos[id(node)] = span
+            self.nodes[id(node)] = node
+            self.by_start.setdefault((type(node), span[0], span[1]), []).append(node)
+        self.parents = _parent_map(stmt)
 
 
-def comes_before(module: cst.Module, first: cst.CSTNode, second: cst.CSTNode) -> bool:
-    """`first` is written before `second` and does not contain it."""
-    up_first = [first] + list(ancestors(module, first))
-    up_second = [second] + list(ancestors(module, second))
-    ids_first = {id(n): i for i, n in enumerate(up_first)}
-    for j, node in enumerate(up_second):
-        i = ids_first.get(id(node))
-        if i is None:
-            continue
-        if i == 0 or j == 0:
-            return False  # one contains the other
-        order = [id(c) for c in node.children]  # syntactic order
-        return order.index(id(up_first[i - 1])) < order.index(id(up_second[j - 1]))
-    return False
+class Located:
+    """A libcst module with its source, indexed lazily per top-level statement."""
 
+    def __init__(self, module: cst.Module, source: str) -> None:
+        self.module = module
+        self.source = source
+        self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
+        self._starts: Optional[List[int]] = None
+        self._stmts: List[cst.CSTNode] = []
+        self._index: Dict[int, _Statement] = {}
+        self._stmt_of: Dict[int, cst.CSTNode] = {}  # id(node) -> its top-level statement
 
-def enclosing_function(module: cst.Module, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
-    for up in ancestors(module, node):
-        if isinstance(up, cst.FunctionDef):
-            return up
-        if isinstance(up, (cst.ClassDef, cst.Lambda)):
+    # -- lines and offsets -------------------------------------------------------
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self._line_starts, offset)
+
+    def offset(self, line: int, column: int) -> int:
+        return self._line_starts[line - 1] + column if 0 < line <= len(self._line_starts) else len(self.source)
+
+    def _top_level(self) -> bool:
+        if self._starts is None:
+            from .edits import statement_offsets
+
+            table = statement_offsets(self.module, self.source)
+            self._starts, self._stmts = [], []
+            if table is not None:
+                for stmt in self.module.body:
+                    self._starts.append(table[id(stmt)][0])
+                    self._stmts.append(stmt)
+            else:
+                self._starts, self._stmts = [0], [self.module]
+        return bool(self._stmts)
+
+    def _statement(self, stmt: cst.CSTNode, start: int) -> _Statement:
+        info = self._index.get(id(stmt))
+        if info is None:
+            info = self._index[id(stmt)] = _Statement(self, stmt, start)
+            for key in info.nodes:
+                self._stmt_of[key] = stmt
+        return info
+
+    # -- queries -----------------------------------------------------------------
+    def locate(self, span: tuple, kind: type) -> Optional[cst.CSTNode]:
+        """The smallest node of type `kind` whose range holds `span` =
+        (line, column, end_line, end_column): lines 1-based, columns 0-based
+        characters (an `ast` node's span after byte -> character conversion)."""
+        if not self._top_level():
             return None
-    return None
+        k = bisect.bisect_right(self._starts, self.offset(span[0], span[1])) - 1
+        if k < 0:
+            return None
+        info = self._statement(self._stmts[k], self._starts[k])
+        want_start, want_end = (span[0], span[1]), (span[2], span[3])
 
+        def size_if_holds(node):
+            p = info.pos[id(node)]
+            if (p[0], p[1]) <= want_start and want_end <= (p[2], p[3]):
+                return (p[2] - p[0], p[3] - p[1])
+            return None
 
-# The last module asked about and its node positions by (type, start)
-# (see _LAST for why one entry is enough).
-_POSITIONS: tuple = (None, None, None)
+        exact = [n for n in info.by_start.get((kind, span[0], span[1]), ()) if size_if_holds(n) is not None]
+        if exact:
+            return min(exact, key=size_if_holds)
+        best, best_size = None, None
+        for node in info.nodes.values():
+            if isinstance(node, kind):
+                size = size_if_holds(node)
+                if size is not None and (best is None or size < best_size):
+                    best, best_size = node, size
+        return best
 
+    def _info_of(self, node: cst.CSTNode) -> Optional[_Statement]:
+        stmt = self._stmt_of.get(id(node))
+        return self._index.get(id(stmt)) if stmt is not None else None
 
-def locate(module: cst.Module, span: tuple, kind: type) -> Optional[cst.CSTNode]:
-    """The smallest node of type `kind` whose range holds `span` =
-    (line, column, end_line, end_column): lines 1-based, columns 0-based
-    characters (an `ast` node's span after byte -> character conversion).
-    Used to find the libcst node of a finding that `ast` reported; a node
-    starting where the span starts is found in constant time."""
-    global _POSITIONS
-    from libcst.metadata import MetadataWrapper, PositionProvider
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """The parents of `node`, nearest first, up to the module."""
+        info = self._info_of(node)
+        if info is None:
+            table = self.__dict__.get("_all_parents")
+            if table is None:
+                table = self.__dict__["_all_parents"] = _parent_map(self.module)
+        else:
+            table = info.parents
+        current, last = table.get(id(node)), None
+        while current is not None:
+            yield current
+            current, last = table.get(id(current)), current
+        if info is not None and last is not self.module:
+            yield self.module
 
-    last_module, table, by_start = _POSITIONS
-    if last_module is not module:
-        table = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        by_start = {}
-        for node, pos in table.items():
-            by_start.setdefault((type(node), pos.start.line, pos.start.column), []).append(node)
-        _POSITIONS = (module, table, by_start)
-    want_start, want_end = (span[0], span[1]), (span[2], span[3])
-
-    def size_if_holds(node):
-        pos = table[node]
-        start, end = (pos.start.line, pos.start.column), (pos.end.line, pos.end.column)
-        if start <= want_start and want_end <= end:
-            return (end[0] - start[0], end[1] - start[1])
-        return None
-
-    exact = [n for n in by_start.get((kind, span[0], span[1]), ()) if size_if_holds(n) is not None]
-    if exact:
-        return min(exact, key=size_if_holds)
-    best, best_size = None, None
-    for node in table:
-        if isinstance(node, kind):
-            size = size_if_holds(node)
-            if size is not None and (best is None or size < best_size):
-                best, best_size = node, size
-    return best
+    def node_range(self, node: cst.CSTNode) -> Optional[Tuple[int, int]]:
+        """(start, end) character offsets of a located statement's node."""
+        info = self._info_of(node)
+        if info is None:
+            return None
+        p = info.pos[id(node)]
+        return self.offset(p[0], p[1]), self.offset(p[2], p[3])

@@ -482,13 +482,11 @@ def _prefixes(fctx):
     return None
 
 
-def _statement(module, call):
+def _statement(fctx, call):
     """The statement line holding the train op, when a `with` can wrap it."""
     import libcst as cst
 
-    from ..fixes.tree import ancestors
-
-    for up in ancestors(module, call):
+    for up in fctx.ancestors(call):
         if isinstance(up, (cst.Lambda, cst.GeneratorExp, cst.FunctionDef, cst.ClassDef)):
             return None  # made later, elsewhere, or lazily: not by this statement
         if isinstance(up, cst.SimpleStatementLine):
@@ -509,7 +507,7 @@ def fix_wrap(fctx, report):
     from ..finding import Fix
 
     call = fctx.locate(report.node, cst.Call)
-    stmt = _statement(fctx.module, call) if call is not None else None
+    stmt = _statement(fctx, call) if call is not None else None
     names = _prefixes(fctx)
     if stmt is None or names is None:
         return None

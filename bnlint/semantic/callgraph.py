@@ -9,10 +9,10 @@ enclosing class and its local bases. Calling a class runs its methods.
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from .resolve import Resolver
-from .scopes import BindingKind, CallSite, Scope, ScopeKind, Scopes
+from .scopes import CallSite, Scope, ScopeKind, Scopes
 
 
 def bound_argument(call: ast.Call, fn: Scope, param: str) -> Optional[ast.AST]:
