@@ -54,6 +54,8 @@ class Api:
     star_submodules: FrozenSet[str] = frozenset()
     keras2_modules: Tuple[str, ...] = ()
     tf1_compat_modules: FrozenSet[str] = frozenset()
+    symbolic_inputs: FrozenSet[str] = frozenset()
+    conventional_imports: Tuple[Tuple[str, str], ...] = ()
 
     def canonical(self, qualified: str) -> str:
         """Fold one spelling of a TF/Keras name onto the canonical one of
@@ -174,4 +176,7 @@ def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
         star_submodules=frozenset(data.get("star_submodules") or []),
         keras2_modules=tuple(data.get("keras2_modules") or []),
         tf1_compat_modules=frozenset(data.get("tf1_compat_modules") or []),
+        symbolic_inputs=fs("symbolic_inputs"),
+        conventional_imports=tuple(sorted((str(k), str(v)) for k, v in
+                                          (data.get("conventional_imports") or {}).items())),
     )

@@ -122,6 +122,10 @@ class Rule:
     def report(self, node: ast.AST, variant: Enum, *, flavour: Optional[str] = None,
                context: Optional[dict] = None, **values) -> None:
         message = self.spec().message(variant.value, **values)
+        assumed = self.ctx.names.assumed
+        if assumed:
+            said = ", ".join(f"`{name}` as `{path}`" for name, path in sorted(assumed.items()))
+            message += f" (the file never imports {said}: bnlint read it as the usual import)"
         if flavour == "keras3":
             message = f"[Keras 3] {message}"
         elif flavour == "keras2":

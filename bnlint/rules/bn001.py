@@ -175,19 +175,26 @@ class TapeCallWithoutTraining(Rule):
             begin = max(index)
             trained = set()
             live = set(tape_names)  # `with A() as g_tape, B() as d_tape:` trains both
+            watched: Set[str] = set()
+            only_watched = False
             for call in calls[begin + 1:]:
                 func = call.func
                 if id(call) not in starts and is_tape(self.ctx.model, call):
                     live.discard(self._tape_names.get(id(call)))
                     if not live:
                         break
+                if isinstance(func, ast.Attribute) and func.attr == "watch" and dotted(func.value) in live:
+                    watched |= {dotted(a) for a in call.args if dotted(a)}
                 if isinstance(func, ast.Attribute) and func.attr == "gradient" and dotted(func.value) in live:
+                    if _only_names(_sources_of(call), watched):
+                        only_watched = True  # saliency / FGSM: gradients of inputs, nothing trained
+                        continue
                     owners = self._gradient_sources(call)
                     if owners is None:
                         trained = None
                         break
                     trained |= owners
-            if trained is not None and not trained:
+            if trained is not None and not trained and not only_watched:
                 trained = None  # no gradient call seen for this tape
         self._trained_cache[key] = trained
         return trained
@@ -216,6 +223,9 @@ class TapeCallWithoutTraining(Rule):
         target = func.value if direct else func
         if direct and isinstance(target, ast.Call):
             return  # super().call(...) and friends: not a model object
+        first = call.args[0] if call.args and not isinstance(call.args[0], ast.Starred) else None
+        if first is not None and self.ctx.values.symbolic(first):
+            return  # a layer applied to a symbolic Input builds a model; it does not train
         scope = site.scope
         info: KerasInfo = values.callee_info(target, scope, scope.cls)
         if not info.may_hold_mode_layers:
@@ -297,6 +307,21 @@ def _variable_owners(expr: ast.AST, attrs: frozenset) -> Set[str]:
             if text:
                 owners.add(text)
     return owners
+
+
+def _sources_of(call: ast.Call) -> Optional[ast.AST]:
+    kw = kwarg(call, "sources")
+    if kw is not None:
+        return kw.value
+    return call.args[1] if len(call.args) >= 2 else None
+
+
+def _only_names(expr: Optional[ast.AST], watched: Set[str]) -> bool:
+    """`x` or `[x, y]` where every name is one the tape watches."""
+    if expr is None or not watched:
+        return False
+    items = expr.elts if isinstance(expr, (ast.List, ast.Tuple)) else [expr]
+    return bool(items) and all(dotted(item) in watched for item in items)
 
 
 def _defaults_to_training(cls: Scope) -> bool:

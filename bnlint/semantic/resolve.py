@@ -49,6 +49,9 @@ class Resolver:
         self.star_modules = sorted(set(scopes.star_modules))
         self._known = api.all_known_names()
         self._memo: Dict[int, Optional[str]] = {}
+        self._conventional = dict(api.conventional_imports)
+        # conventional names read unbound (`tf` in an exported notebook cell)
+        self.assumed: Dict[str, str] = {}
 
     # -- bindings ----------------------------------------------------------------
     def bindings_of(self, name: ast.Name) -> list:
@@ -100,6 +103,10 @@ class Resolver:
                 candidate = self.api.canonical(f"{module}.{name}")
                 if candidate in self._known:
                     return f"{module}.{name}"
+        if first.id in self._conventional and not self.star_modules:
+            base = self._conventional[first.id]
+            self.assumed[first.id] = base
+            return f"{base}.{rest}" if rest else base
         return None
 
     def qualify(self, node: ast.AST) -> Optional[str]:

@@ -53,6 +53,10 @@ class KerasInfo:
 
 NONE = KerasInfo(Contents.NONE)
 CLEAN = KerasInfo(Contents.CLEAN)
+# An instance of a class the program defines and that is not a Keras class
+# (a tf.Module, a plain object with __call__): known not to be a model, so
+# usage evidence (`.trainable_variables`) does not make it one.
+PLAIN = KerasInfo(Contents.NONE, "an object of a class that is not a Keras model")
 
 
 def is_const(node: Optional[ast.AST], value) -> bool:
@@ -200,7 +204,9 @@ class Values:
         return out
 
     def _keras_base_nodes(self, cls: Scope) -> List[tuple]:
-        """(qualified name, base expression) of each Keras base, memoised."""
+        """(qualified name, raw spelling) of each Keras base, through the
+        module's own classes and classes of the user's sibling modules
+        (`from base import Base`), memoised."""
         key = ("bases", id(cls))
         if key in self._memo:
             return self._memo[key]  # type: ignore[return-value]
@@ -214,11 +220,17 @@ class Values:
             for base in c.bases:
                 q = self.qualify(base)
                 if q is not None and (self.api.is_model_base(q) or self.api.is_layer_base(q)):
-                    found.append((q, base))
+                    found.append((q, self.names.raw(base)))
                     continue
                 d = self.definition(base, ScopeKind.CLASS)
                 if d is not None:
                     todo.append(d)
+                    continue
+                target = self.external_target(q) if q is not None else None
+                if target is not None:
+                    other = target[0].module_definition(target[1])
+                    if other is not None and other.kind is ScopeKind.CLASS:
+                        found += target[0]._keras_base_nodes(other)
         self._memo[key] = found  # type: ignore[assignment]
         return found
 
@@ -228,7 +240,34 @@ class Values:
     def keras_base_raw(self, cls: Scope) -> Optional[str]:
         """How the first Keras base was spelled by its import (before folding)."""
         found = self._keras_base_nodes(cls)
-        return self.names.raw(found[0][1]) if found else None
+        return found[0][1] if found else None
+
+    def plain_class(self, cls: Scope, _seen: Optional[Set[int]] = None) -> bool:
+        """A class known not to be a Keras class: every base is `object`, a
+        non-Keras TensorFlow class (tf.Module) or a plain class of the
+        program. An unknown base (a pip package) is not known plain."""
+        seen = _seen if _seen is not None else set()
+        if id(cls) in seen:
+            return True
+        seen.add(id(cls))
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id == "object" and not self.names.bindings_of(base):
+                continue
+            d = self.definition(base, ScopeKind.CLASS)
+            if d is not None:
+                if self.plain_class(d, seen):
+                    continue
+                return False
+            q = self.qualify(base)
+            if q is not None and q.split(".")[0] == "tensorflow":
+                continue  # canonical Keras names start with "keras."
+            target = self.external_target(q) if q is not None else None
+            other = target[0].module_definition(target[1]) if target is not None else None
+            if other is not None and other.kind is ScopeKind.CLASS and target[0].class_kind(other) is None \
+                    and target[0].plain_class(other):
+                continue
+            return False
+        return True
 
     def class_kind(self, cls: Scope) -> Optional[str]:
         """"model", "layer" or None (not a Keras class as far as the module shows)."""
@@ -254,7 +293,7 @@ class Values:
             return self._memo[key]
         self._memo[key] = CLEAN  # cycle guard
         if self.class_kind(cls) is None:
-            result = NONE
+            result = PLAIN if self.plain_class(cls) else NONE
         else:
             parts = [CLEAN]
             base = self.keras_base(cls)
@@ -262,6 +301,11 @@ class Values:
                 parts.append(KerasInfo(Contents.SENSITIVE, base.rsplit(".", 1)[-1]))
             for parent in self.local_bases(cls):
                 parts.append(self.class_contents(parent))
+            for base in cls.bases:
+                q = self.qualify(base)
+                ext = self.external(q) if q is not None and self.definition(base) is None else None
+                if ext is not None:
+                    parts.append(ext)
             for method in cls.methods.values():
                 parts.append(self.scope_contents(method))
             result = join(*parts)
@@ -359,7 +403,7 @@ class Values:
             return self.name_info(expr, cls, depth)
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
             info = self.self_attr_info(cls, expr.attr)
-            if info is not None and info.is_keras:
+            if info is not None and (info.is_keras or info == PLAIN):
                 return info
             return self._evidence(expr)
         if isinstance(expr, (ast.List, ast.Tuple)):
@@ -399,6 +443,8 @@ class Values:
                 infos.append(self._param_info(b.scope, name.id, depth))
         infos.append(self._added(name.id, depth))
         info = join(*infos)
+        if not info.is_keras and PLAIN in infos:
+            return PLAIN
         return info if info.is_keras else self._evidence(name)
 
     def _added(self, name: str, depth: int) -> KerasInfo:
@@ -533,6 +579,26 @@ class Values:
             if len(seen) > 500:
                 return self.scope_contents(scope)
         return join(*parts)
+
+    def symbolic(self, expr: ast.AST) -> bool:
+        """Is `expr` a symbolic tensor: on its data path, a `keras.Input(...)`
+        with only layer applications in between (api.yaml symbolic_inputs)?"""
+        todo, seen = [expr], set()
+        while todo and len(seen) < 200:
+            node = todo.pop()
+            if isinstance(node, ast.Call):
+                q = self.qualify(node.func)
+                if q is not None and q in self.api.symbolic_inputs:
+                    return True
+                if isinstance(node.func, ast.Call):  # Layer(...)(x): x's kind flows through
+                    todo += [a for a in node.args if not isinstance(a, ast.Starred)][:1]
+                continue
+            if isinstance(node, ast.Name):
+                for b in self.names.bindings_of(node):
+                    if id(b) not in seen and b.kind is BindingKind.ASSIGNMENT:
+                        seen.add(id(b))
+                        todo.append(b.value)
+        return False
 
     # -- scope contents ----------------------------------------------------------
     def scope_contents(self, scope: Optional[Scope]) -> KerasInfo:

@@ -1,0 +1,167 @@
+"""The project model across files (bnlint/semantic/project.py): the kinds
+of miss of issue 11 that need more than one file, and the guard and bound
+on the sibling modules it reads (issue 14, items 1 and 16). In-process
+(lint_paths / lint_bytes on files in a temporary project)."""
+
+import textwrap
+
+import pytest
+
+from bnlint.api import load_api
+from bnlint.config import Config
+from bnlint.engine import lint_bytes, lint_paths
+from bnlint.semantic import project as project_model
+
+KERAS3 = Config(keras="3")
+
+
+def write(root, files):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def findings(root, name):
+    path = root / name
+    return [(f.line, f.code) for f in lint_bytes(path.read_bytes(), str(path), KERAS3)]
+
+
+def test_bn003_batch_norm_built_by_a_helper_of_a_sibling_package_module(tmp_path):
+    """Issue 11, kind 1: pkg/ops.py builds the batch norm, pkg/model.py the train op."""
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/ops.py": """\
+            import tensorflow as tf
+
+            def bn(x, train):
+                return tf.layers.batch_normalization(x, training=train)
+            """,
+        "pkg/model.py": """\
+            import tensorflow as tf
+            import pkg.ops as ops
+
+            class Model:
+                def __init__(self, x):
+                    self.is_train = tf.placeholder(tf.bool)
+                    h = tf.layers.dense(x, 8)
+                    h = ops.bn(h, self.is_train)
+                    loss = tf.reduce_mean(h)
+                    self.op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+            """,
+    })
+    assert findings(tmp_path, "pkg/model.py") == [(10, "BN003")]
+
+
+def test_bn003_helper_that_builds_no_batch_norm_is_clean(tmp_path):
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/ops.py": """\
+            import tensorflow as tf
+
+            def bn(x, train):
+                return tf.layers.dense(x, 8)
+            """,
+        "pkg/model.py": """\
+            import tensorflow as tf
+            import pkg.ops as ops
+
+            x = tf.placeholder(tf.float32)
+            h = ops.bn(x, True)
+            op = tf.train.AdamOptimizer(1e-3).minimize(tf.reduce_mean(h))
+            norm = tf.layers.batch_normalization(x, training=False)
+            """,
+    })
+    assert findings(tmp_path, "pkg/model.py") == []
+
+
+BASE = """\
+    import tensorflow as tf
+
+    class Base(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.bn = tf.keras.layers.BatchNormalization()
+    """
+
+
+def test_bn002_keras_base_class_from_a_sibling_module(tmp_path):
+    """Issue 11, kind 2: `from base import Base` where Base is a Keras Model."""
+    write(tmp_path, {
+        "base.py": BASE,
+        "net.py": """\
+            from base import Base
+
+            class Net(Base):
+                def call(self, x, training=True):
+                    return self.bn(x, training=training)
+            """,
+    })
+    assert findings(tmp_path, "net.py") == [(4, "BN002")]
+
+
+def test_bn002_plain_base_class_from_a_sibling_module_is_clean(tmp_path):
+    write(tmp_path, {
+        "base.py": "class Base:\n    pass\n",
+        "net.py": """\
+            import tensorflow as tf
+            from base import Base
+
+            class Net(Base):
+                def call(self, x, training=True):
+                    return tf.keras.layers.BatchNormalization()(x, training=training)
+            """,
+    })
+    assert findings(tmp_path, "net.py") == []
+
+
+TRAIN = """\
+    import tensorflow as tf
+    from models import Net
+
+    net = Net()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(net(x))
+    grads = tape.gradient(loss, net.trainable_variables)
+    """
+
+
+def test_a_sibling_module_too_deep_to_parse_is_guarded(tmp_path):
+    """Issue 14, item 1: models.py with 5000 nested parentheses, imported by
+    a linted train.py, once killed bnlint; it is parsed like a linted file
+    (a failure leaves it unknown: the conditional finding stays)."""
+    (tmp_path / "models.py").write_text("x = " + "(" * 5000 + ")" * 5000 + "\n")
+    (tmp_path / "train.py").write_text(textwrap.dedent(TRAIN))
+    got = findings(tmp_path, "train.py")
+    assert got == [(6, "BN001")]
+    # and many files at once (the process pool path) as well
+    results = lint_paths([str(tmp_path / "train.py"), str(tmp_path / "models.py")], KERAS3,
+                         jobs=1, use_cache=False)
+    by_name = {r.filename.rsplit("/", 1)[-1]: [(f.line, f.code) for f in r.findings] for r in results}
+    assert by_name["train.py"] == [(6, "BN001")]
+
+
+def test_the_module_cache_is_bounded(tmp_path, monkeypatch):
+    """Issue 14, item 16: an editor saving a sibling module again and again
+    must not grow memory: the cache keeps at most its byte budget."""
+    cache = project_model._ModuleCache(budget=4000)
+    monkeypatch.setattr(project_model, "_CACHE", cache)
+    api = load_api()
+    for i in range(50):
+        data = (f"# save {i}\n" + "import tensorflow as tf\n" * 40).encode()
+        assert project_model.load_model(data, api) is not None
+    assert cache.used <= 4000 + 1100
+    assert len(cache.items) < 50
+
+
+@pytest.mark.parametrize("text", [
+    "x = (\n",  # a syntax error
+    "\x00\x01",  # binary
+    "# coding: nonsense\nx = 1\n",  # an unknown encoding
+])
+def test_a_broken_sibling_stays_unknown(tmp_path, text):
+    (tmp_path / "models.py").write_bytes(text.encode("latin-1"))
+    (tmp_path / "train.py").write_text(textwrap.dedent(TRAIN))
+    assert findings(tmp_path, "train.py") == [(6, "BN001")]
