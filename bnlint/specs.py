@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import yaml
 
@@ -15,8 +15,15 @@ from .resources import rules_dir
 
 @dataclass(frozen=True)
 class Example:
+    """A VALID or INVALID example. An INVALID example marks each expected
+    finding `# expect: BN001:18` (code and 1-based column, on its line);
+    `fixed` is the source after all its fixes (safe and unsafe) are
+    applied, given for every example that has a fix (Fixit's
+    expected_replacement)."""
+
     code: str
     note: str = ""
+    fixed: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ def _examples(items) -> List[Example]:
         if isinstance(item, str):
             out.append(Example(item))
         else:
-            out.append(Example(item["code"], item.get("note", "")))
+            out.append(Example(item["code"], item.get("note", ""), item.get("fixed")))
     return out
 
 

@@ -2,12 +2,12 @@
 
 import re
 import textwrap
-from typing import List, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 from bnlint.config import Config
 from bnlint.engine import lint_bytes
 
-_EXPECT = re.compile(r"#\s*expect:\s*((?:BN\d{3}[,\s]*)+)")
+_EXPECT = re.compile(r"#\s*expect:\s*((?:BN\d{3}(?::\d+)?[,\s]*)+)")
 
 
 def lint(code: str, config: Config = None, filename: str = "example.py"):
@@ -23,6 +23,23 @@ def expected(code: str) -> Set[Tuple[int, str]]:
             for c in re.findall(r"BN\d{3}", m.group(1)):
                 out.add((lineno, c))
     return out
+
+
+def marks(code: str) -> List[Tuple[int, str, Optional[int]]]:
+    """Every `# expect: BN001:18` mark as (line, code, column), sorted; the
+    column is None where a mark gives none. Duplicates are kept."""
+    out = []
+    for lineno, line in enumerate(textwrap.dedent(code).splitlines(), start=1):
+        m = _EXPECT.search(line)
+        if m:
+            for c, col in re.findall(r"(BN\d{3})(?::(\d+))?", m.group(1)):
+                out.append((lineno, c, int(col) if col else None))
+    return sorted(out, key=lambda t: (t[0], t[1], t[2] or 0))
+
+
+def found_marks(findings) -> List[Tuple[int, str, int]]:
+    """(line, code, column) of each finding, sorted, duplicates kept."""
+    return sorted((f.line, f.code, f.column) for f in findings)
 
 
 def found(findings) -> Set[Tuple[int, str]]:

@@ -1,7 +1,8 @@
 """Every VALID and INVALID example in rules/*.yaml runs as a test.
 
-VALID: no finding at all. INVALID: exactly the (line, code) pairs marked
-with `# expect: BNxxx` comments.
+VALID: no finding at all. INVALID: exactly the findings marked with
+`# expect: BNxxx:col` comments, compared as lists of (line, code, column),
+so a duplicate finding fails.
 """
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from bnlint.config import Config
 from bnlint.specs import load_specs
 
-from helpers import expected, found, lint
+from helpers import lint, marks, found_marks
 
 SPECS = load_specs()
 CASES_VALID = [(code, i, ex) for code, spec in SPECS.items() for i, ex in enumerate(spec.valid)]
@@ -26,10 +27,11 @@ def test_valid_example_is_clean(code, i, example):
 
 @pytest.mark.parametrize("code,i,example", CASES_INVALID, ids=[f"{c}-invalid-{i}" for c, i, _ in CASES_INVALID])
 def test_invalid_example_is_reported(code, i, example):
-    want = expected(example.code)
+    want = marks(example.code)
     assert want, "an INVALID example must mark its expected findings"
-    assert any(c == code for _, c in want)
-    got = found(lint(example.code, KERAS3))
+    assert all(col is not None for _, _, col in want), "each mark carries its column: BN001:18"
+    assert any(c == code for _, c, _ in want)
+    got = found_marks(lint(example.code, KERAS3))
     assert got == want, example.note
 
 
