@@ -255,3 +255,153 @@ def test_stdin_with_a_notebook_name(tmp_path):
     proc = run_bnlint("--no-cache", "--keras", "3", "-", "--stdin-filename", "nb.ipynb", stdin=data, cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.decode().startswith("nb.ipynb:cell 3:3:15: BN001 ")
+
+
+# -- --fix / --diff on notebooks (issue 13 item 4) -------------------------------
+from bnlint.fixes.command import fix_text  # noqa: E402
+from bnlint.fixes.notebook import NotFixable, fix_notebook  # noqa: E402
+
+FIXABLE = [ex for ex in EXAMPLES if fix_text(ex, "x.py", KERAS3, unsafe=True).text != ex]
+
+
+def _code_sources(text):
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in json.loads(text)["cells"] if c["cell_type"] == "code"]
+
+
+def test_fix_edits_the_cell_and_nothing_else(tmp_path):
+    text = notebook(IMPORTS, BUILD, ("markdown", "now train\n"), TRAIN)
+    (tmp_path / "nb.ipynb").write_text(text)
+    proc = run_bnlint("--no-cache", "--keras", "3", "--fix", "nb.ipynb", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    new = (tmp_path / "nb.ipynb").read_text()
+    assert new == text.replace('"        out = model(x)\\n"', '"        out = model(x, training=True)\\n"')
+    assert new != text
+    assert run_bnlint("--no-cache", "--keras", "3", "nb.ipynb", cwd=tmp_path).returncode == 0
+
+
+def test_diff_shows_the_notebook_change_and_writes_nothing(tmp_path):
+    text = notebook(IMPORTS, BUILD, TRAIN)
+    (tmp_path / "nb.ipynb").write_text(text)
+    proc = run_bnlint("--no-cache", "--keras", "3", "--diff", "nb.ipynb", cwd=tmp_path)
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert out.startswith("--- nb.ipynb\n+++ nb.ipynb\n")
+    assert '-    "        out = model(x)\\n",\n+    "        out = model(x, training=True)\\n",\n' in out
+    assert (tmp_path / "nb.ipynb").read_text() == text
+
+
+def test_fix_keeps_the_files_own_json_style():
+    """Four-space indent, sorted keys, CRLF in the file, \\u escapes, a one-string
+    source, a cell without a final newline: only the fixed string changes."""
+    doc = {"cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["Gr\u00f6\u00dfe \u2014 notes"]},
+        {"cell_type": "code", "execution_count": 1, "metadata": {"tags": ["x"]}, "outputs": [],
+         "source": "import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.BatchNormalization()])"},
+        {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [{"output_type": "stream",
+         "name": "stdout", "text": ["ok\n"]}],
+         "source": ["# caf\u00e9\n", "with tf.GradientTape() as tape:\n", "    y = model(x)"]},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    text = json.dumps(doc, indent=4, sort_keys=True).replace("\n", "\r\n")
+    out = fix_notebook(text, "nb.ipynb", KERAS3)
+    assert out.fixed == 1
+    assert out.text == text.replace('"    y = model(x)"', '"    y = model(x, training=True)"')
+
+
+def test_a_fix_that_adds_lines_at_the_end_of_a_cell():
+    """BN003 wraps the statement in a `with`; the cell's last line has no newline."""
+    text = notebook(
+        ("code", "import tensorflow as tf\nnet = tf.layers.batch_normalization(x, training=is_training)\n"),
+        ("code", "train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)"))
+    out = fix_notebook(text, "nb.ipynb", KERAS3)
+    assert out.fixed == 1 and not out.broken
+    (_, cell) = _code_sources(out.text)
+    assert cell == ("with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+                    "    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)")
+    assert lint_nb(out.text) == []
+
+
+def test_crlf_cell_sources_keep_their_line_breaks():
+    text = notebook(
+        ("code", "import tensorflow as tf\r\nnet = tf.layers.batch_normalization(x, training=is_training)\r\n"),
+        ("code", "x = 1\r\ntrain_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\r\ny = 2\r\n"))
+    (_, cell) = _code_sources(fix_notebook(text, "nb.ipynb", KERAS3).text)
+    assert cell == ("x = 1\r\nwith tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\r\n"
+                    "    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\r\ny = 2\r\n")
+
+
+def test_a_fix_that_cannot_be_mapped_is_reported_not_dropped(tmp_path):
+    """In a cell IPython runs dedented, new lines would need the indentation back."""
+    text = notebook(
+        ("code", "import tensorflow as tf\nnet = tf.layers.batch_normalization(x, training=is_training)\n"),
+        ("code", "  train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n", "as is"))
+    (tmp_path / "nb.ipynb").write_text(text)
+    proc = run_bnlint("--no-cache", "--keras", "3", "--fix", "nb.ipynb", cwd=tmp_path)
+    assert "nb.ipynb: 1 fix not applied" in proc.stderr.decode()
+    assert proc.returncode == 1 and "BN003" in proc.stdout.decode()
+    assert (tmp_path / "nb.ipynb").read_text() == text
+
+
+def test_a_notebook_that_cannot_be_read_says_so_under_fix(tmp_path):
+    (tmp_path / "nb.ipynb").write_text('{"cells": [ "GradientTape"')
+    for flag in ("--fix", "--diff"):
+        proc = run_bnlint("--no-cache", flag, "nb.ipynb", cwd=tmp_path)
+        assert "nb.ipynb: not fixed: not a readable notebook" in proc.stderr.decode(), flag
+        assert proc.returncode == (1 if flag == "--fix" else 0)  # --diff: exit 1 means "a change"
+    with pytest.raises(NotFixable):
+        fix_notebook('{"cells": 3}', "nb.ipynb", KERAS3)
+
+
+def test_a_cell_that_does_not_parse_is_left_alone_and_the_rest_fixed():
+    text = notebook(IMPORTS, BUILD, ("code", "def broken(:\n    pass\n"), TRAIN)
+    out = fix_notebook(text, "nb.ipynb", KERAS3)
+    assert out.fixed == 1
+    assert _code_sources(out.text)[2] == "def broken(:\n    pass\n"
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_fixing_cells_fixes_as_the_file_would_be_fixed(data):
+    """Any fixable rule example cut into cells (magics, markdown, cells without a
+    final newline, CRLF, one-string sources): the fixed cells joined are the
+    fixed file, and the .ipynb text is the one json.dumps would write."""
+    import ast
+
+    source = data.draw(st.sampled_from(FIXABLE))
+    lines = source.splitlines(True)
+    starts = sorted({min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+                     for node in ast.parse(source).body} | {1})
+    cuts = sorted(set(data.draw(st.lists(st.sampled_from(starts), max_size=4))) | {1})
+    crlf = data.draw(st.booleans())
+    cells, magics = [], []
+    for k, start in enumerate(cuts):
+        end = cuts[k + 1] if k + 1 < len(cuts) else len(lines) + 1
+        if data.draw(st.booleans()):
+            cells.append(("markdown", "Some *notes* \u00e9\n"))
+        magic = data.draw(st.sampled_from(["", "%matplotlib inline\n", "!nvidia-smi\n"]))
+        body = magic + "".join(lines[start - 1:end - 1])
+        if data.draw(st.booleans()):
+            body = body[:-1]  # Jupyter saves a cell without its last newline
+        if crlf:
+            body = body.replace("\n", "\r\n")
+        cells.append(("code", body, "as is"))
+        magics.append(magic)
+    text = notebook(*cells, as_string=data.draw(st.booleans()))
+    out = fix_notebook(text, "nb.ipynb", KERAS3, unsafe=True)
+    fixed = _code_sources(out.text)
+    joined = "".join(s.replace("\r\n", "\n")[len(m):] + ("" if s.endswith("\n") else "\n")
+                     for s, m in zip(fixed, magics))
+    assert joined == fix_text(source, "x.py", KERAS3, unsafe=True).text
+    doc = json.loads(text)
+    code = [c for c in doc["cells"] if c["cell_type"] == "code"]
+    for c, s in zip(code, fixed):
+        c["source"] = s if isinstance(c["source"], str) else re.findall(r"[^\r\n]*(?:\r\n|\n)|[^\r\n]+", s)
+    assert out.text == json.dumps(doc, indent=1, ensure_ascii=False)
+
+
+def test_fix_a_notebook_on_stdin(tmp_path):
+    data = notebook(IMPORTS, BUILD, TRAIN)
+    proc = run_bnlint("--no-cache", "--keras", "3", "--fix", "-", "--stdin-filename", "nb.ipynb",
+                      stdin=data.encode(), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == data.replace("model(x)\\n", "model(x, training=True)\\n")

@@ -18,6 +18,7 @@ from ..engine import decode, lint_bytes, lint_text, read_file
 from ..finding import Finding
 from .apply import choose, splice, wanted
 from .diff import unified_diff
+from .notebook import NotFixable, fix_notebook
 from .write import ChangedOnDisk, encode_like, write_atomic
 
 MAX_PASSES = 10
@@ -87,10 +88,11 @@ def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
     """Fix files in place (`write`) or print their diffs to `out`."""
     totals = Totals()
     for path in paths:
-        if path.endswith(".ipynb"):
-            continue  # notebook findings point into cells; no fixes there yet
         data, problem = read_file(path)
         if problem is not None:
+            continue
+        if path.endswith(".ipynb"):
+            _fix_notebook_file(path, data, config, unsafe, write, out, totals)
             continue
         text, problem = decode(data, path)
         if problem is not None:
@@ -116,9 +118,49 @@ def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
     return totals
 
 
+def _fix_notebook_file(path: str, data: bytes, config: Config, unsafe: bool, write: bool,
+                       out: Optional[TextIO], totals: Totals) -> None:
+    """One notebook: its cells' sources edited inside the JSON text; a notebook
+    that cannot be fixed, or fixes that cannot be applied, are said on stderr."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        _warn(f"{path}: not fixed: the notebook is not UTF-8")
+        return
+    bom = text.startswith("\ufeff")
+    try:
+        outcome = fix_notebook(text[1:] if bom else text, path, config, unsafe)
+    except NotFixable as exc:
+        _warn(f"{path}: not fixed: {exc}")
+        return
+    if outcome.broken:
+        _warn(f"{path}: a fix produced a cell that does not parse; not applied (please report this bug)")
+    if outcome.skipped:
+        _warn(f"{path}: {outcome.skipped} fix{'' if outcome.skipped == 1 else 'es'} not applied: "
+              "they touch IPython syntax, span cells, or add lines to an indented cell")
+    new = ("\ufeff" if bom else "") + outcome.text
+    if new == text:
+        return
+    if out is not None:
+        out.write(unified_diff(text, new, path))
+    if write:
+        try:
+            write_atomic(path, new.encode("utf-8"), data)
+        except ChangedOnDisk:
+            _warn(f"{path}: changed while being fixed; left alone")
+            return
+        except OSError as exc:
+            _warn(f"{path}: cannot write the fix: {exc}")
+            return
+    totals.fixed += outcome.fixed
+    totals.files += 1
+
+
 def fix_stdin(data: bytes, name: str, config: Config, unsafe: bool, diff: bool, out: TextIO) -> int:
     """stdin: print the fixed source (or its diff); exit 1 if findings remain
     (or, with `diff`, if there is a change)."""
+    if name.endswith(".ipynb"):
+        return _fix_notebook_stdin(data, name, config, unsafe, diff, out)
     text, problem = decode(data, name)
     if problem is not None:
         if not diff:
@@ -132,6 +174,27 @@ def fix_stdin(data: bytes, name: str, config: Config, unsafe: bool, diff: bool, 
     for f in outcome.findings:  # stdout holds the code, so what is left goes to stderr
         sys.stderr.write(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}\n")
     return int(bool(outcome.findings))
+
+
+def _fix_notebook_stdin(data: bytes, name: str, config: Config, unsafe: bool, diff: bool, out: TextIO) -> int:
+    try:
+        text = data.decode("utf-8")
+        outcome = fix_notebook(text, name, config, unsafe)
+    except (UnicodeDecodeError, NotFixable) as exc:
+        _warn(f"{name}: not fixed: {exc}")
+        if not diff:
+            out.write(data.decode("utf-8", "replace"))
+        return 1
+    if outcome.skipped:
+        _warn(f"{name}: {outcome.skipped} fix{'' if outcome.skipped == 1 else 'es'} not applied")
+    if diff:
+        out.write(unified_diff(text, outcome.text, name))
+        return int(outcome.text != text)
+    out.write(outcome.text)
+    left = lint_bytes(outcome.text.encode("utf-8"), name, config)
+    for f in left:
+        sys.stderr.write(f"{f.location()}: {f.code} {f.message}\n")
+    return int(bool(left))
 
 
 def fix_and_tell(paths: Sequence[str], config: Config, args, out: TextIO) -> int:
