@@ -23,7 +23,7 @@ from .config import Config, ConfigError, load_config
 from .engine import lint_text
 from .finding import Finding, Fix
 from .noqa import _NOQA
-from .specs import load_specs
+from .specs import load_specs, severity_of
 
 DEBOUNCE_SECONDS = 0.3
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -134,8 +134,8 @@ def silencing_works(before: List[Finding], after: List[Finding], line: int, code
 
 
 def severity_name(code: str) -> str:
-    """Rule findings are warnings; a file bnlint could not check is an error."""
-    return "Error" if code.startswith("BN9") else "Warning"
+    """The LSP DiagnosticSeverity member for a code: the spec's `severity`."""
+    return {"error": "Error", "warning": "Warning"}[severity_of(code)]
 
 
 def lsp_range(codec, source: Source, start: Tuple[int, int], end: Tuple[int, int]):

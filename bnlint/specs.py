@@ -12,6 +12,21 @@ import yaml
 
 from .resources import rules_dir
 
+# The project's repository; the rule docs pages are docs/rules/BNxxx.md in it.
+# pyproject.toml's [project.urls] Repository holds the same string (a test
+# keeps the two equal).
+REPOSITORY_URL = "https://github.com/bnlint/bnlint"
+DOCS_BRANCH = "main"
+
+# How bad a finding is, as the spec's `severity:` says; every output format
+# maps it to its own words (LSP DiagnosticSeverity, SARIF level, GitHub
+# annotation command).
+SEVERITIES = ("error", "warning")
+
+
+class SpecError(ValueError):
+    """A rules/BNxxx.yaml file is missing a field or has a bad value."""
+
 
 @dataclass(frozen=True)
 class Example:
@@ -37,6 +52,7 @@ class RuleSpec:
     valid: List[Example] = field(default_factory=list)
     invalid: List[Example] = field(default_factory=list)
     default: bool = True
+    severity: str = "error"  # one of SEVERITIES
 
     def message(self, variant: str = "default", **values) -> str:
         return self.messages[variant].format(**values).strip()
@@ -59,6 +75,8 @@ class RuleSpec:
             ("Fix safety", "fix"),
         ):
             text = d.get(key)
+            if text:
+                text = text.replace("{repo}", f"{REPOSITORY_URL}/blob/{DOCS_BRANCH}")
             if key == "fix":
                 text = text or self.fix_safety
             if not text:
@@ -82,6 +100,20 @@ def _examples(items) -> List[Example]:
     return out
 
 
+def _severity(data: dict, where: str) -> str:
+    value = data.get("severity")
+    if value not in SEVERITIES:
+        raise SpecError(f"{where}: `severity` must be one of {', '.join(SEVERITIES)}, not {value!r}")
+    return value
+
+
+def severity_of(code: str) -> str:
+    """A finding code's severity ("error" or "warning"); "error" for a code
+    without a spec."""
+    spec = load_specs().get(code)
+    return spec.severity if spec is not None else "error"
+
+
 @lru_cache(maxsize=1)
 def load_specs() -> Dict[str, RuleSpec]:
     specs: Dict[str, RuleSpec] = {}
@@ -99,6 +131,7 @@ def load_specs() -> Dict[str, RuleSpec]:
             valid=_examples(data.get("valid")),
             invalid=_examples(data.get("invalid")),
             default=bool(data.get("default", True)),
+            severity=_severity(data, path.name),
         )
         specs[spec.code] = spec
     return specs

@@ -141,7 +141,7 @@ async def test_buggy_examples_get_the_cli_findings(client, tmp_path):
     for path in sorted(tmp_path.glob("*.py")):
         uri = open_doc(client, path, path.read_text(encoding="utf-8"))
         for d in await published(client, uri, 1):
-            assert (d.source, d.severity) == ("bnlint", types.DiagnosticSeverity.Warning)
+            assert (d.source, d.severity) == ("bnlint", types.DiagnosticSeverity.Error)  # the spec says error
             assert d.code_description.href == specs[d.code].url()
             got.add((path.name, d.range.start.line, d.range.start.character, d.range.end.line,
                      d.range.end.character, d.code, d.message))
@@ -345,3 +345,17 @@ def test_a_fix_becomes_text_edits_in_client_units():
     edits = fix_edits(PositionCodec(types.PositionEncodingKind.Utf16), source, fix)
     assert [(e.range.start.line, e.range.start.character) for e in edits] == [(1, 22), (0, 1)]
     assert apply_edits(text, edits) == "\ufefffrom tf  # \U0001F60B\r\nlogits = model(\"\U0001F60B\", x, training=True)\n"
+
+
+async def test_diagnostic_severity_is_the_specs(client, tmp_path):
+    """A rule finding and a BN902 get the severity their specs declare, as in
+    SARIF, GitHub and JSON output."""
+    await initialize(client, tmp_path)
+    specs = load_specs()
+    names = {1: "Error", 2: "Warning"}
+    uri = open_doc(client, tmp_path / "bug.py", BUGGY)
+    (d,) = await published(client, uri, 1)
+    assert (d.code, names[d.severity]) == ("BN001", specs["BN001"].severity.capitalize())
+    uri = open_doc(client, tmp_path / "broken.py", "import tensorflow as tf\nwith tf.GradientTape() as t:\n    y = (\n")
+    (d,) = await published(client, uri, 1)
+    assert (d.code, names[d.severity]) == ("BN902", specs["BN902"].severity.capitalize())

@@ -146,7 +146,7 @@ def test_github_one_annotation_per_finding(project, records):
     assert len(lines) == len(records)
     for line, rec in zip(lines, records):
         cmd, props, msg = parse_command(line)
-        assert cmd == "error" and msg == rec["message"]
+        assert cmd == rec["severity"] and msg == rec["message"]
         assert props["file"] == str(Path(rec["filename"]))
         assert props["title"].startswith(f"{rec['code']} {rec['name']}")
         if rec["cell"] is None:
@@ -161,6 +161,7 @@ def test_github_one_annotation_per_finding(project, records):
 # -- JUnit XML ------------------------------------------------------------------------
 def test_junit_parses_and_lists_every_finding(project, records):
     root = ET.fromstring(output(project, "junit").encode("utf-8"))
+    assert not any(r["code"].startswith("BN9") for r in records)  # all failures; errors: below
     assert root.tag == "testsuites" and int(root.get("failures")) == len(records)
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == len(records)
@@ -182,6 +183,44 @@ def test_junit_clean_run_is_one_passing_case(tmp_path):
     assert proc.returncode == 0 and root.get("failures") == "0"
     (case,) = root.iter("testcase")
     assert case.find("failure") is None
+
+
+# -- one severity per rule, in every format (issue 13) ----------------------------------
+def test_every_format_gives_each_finding_its_specs_severity(tmp_path):
+    """A rule finding and two BN9xx diagnostics (a file that does not parse, a
+    notebook that is not JSON): JSON, SARIF, GitHub and JUnit agree with the spec."""
+    (tmp_path / "bug.py").write_text((ROOT / "examples" / "buggy" / "bn001_gradient_tape.py").read_text())
+    (tmp_path / "broken.py").write_text("import tensorflow as tf\nwith tf.GradientTape() as t:\n    y = (\n")
+    (tmp_path / "nb.ipynb").write_text('{"cells": [ "GradientTape"')
+    specs = load_specs()
+
+    def run(fmt):
+        proc = run_bnlint("--no-cache", "--output-format", fmt, ".", cwd=tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        return proc.stdout.decode()
+
+    records = json.loads(run("json"))
+    assert {r["code"] for r in records} >= {"BN001", "BN902", "BN905"}
+    assert [r["severity"] for r in records] == [specs[r["code"]].severity for r in records]
+    assert {"error", "warning"} <= {r["severity"] for r in records}
+    sarif = json.loads(run("sarif"))["runs"][0]
+    assert [r["level"] for r in sarif["results"]] == [r["severity"] for r in records]
+    assert {r["id"]: r["defaultConfiguration"]["level"] for r in sarif["tool"]["driver"]["rules"]} == \
+        {code: spec.severity for code, spec in specs.items()}
+    assert [parse_command(line)[0] for line in run("github").splitlines()] == [r["severity"] for r in records]
+    root = ET.fromstring(run("junit").encode("utf-8"))
+    kinds = [next(iter(case)).tag for case in root.iter("testcase")]
+    assert kinds == ["error" if r["code"].startswith("BN9") else "failure" for r in records]
+    assert (root.get("failures"), root.get("errors")) == (str(kinds.count("failure")), str(kinds.count("error")))
+
+
+def test_every_spec_declares_a_known_severity():
+    from bnlint.specs import SEVERITIES
+
+    for path in sorted((ROOT / "rules").glob("BN*.yaml")):
+        import yaml
+
+        assert yaml.safe_load(path.read_text())["severity"] in SEVERITIES, path.name
 
 
 # -- JSON Lines -----------------------------------------------------------------------

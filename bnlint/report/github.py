@@ -1,4 +1,5 @@
-"""GitHub Actions workflow commands: one `::error` annotation per finding.
+"""GitHub Actions workflow commands: one annotation per finding, `::error` or
+`::warning` as the rule's spec says (its `severity`).
 
 Printed to a job's log, each line becomes an annotation on the file and line
 in the run summary and the pull request diff. Paths must be relative to the
@@ -13,6 +14,7 @@ import os
 from typing import Dict, List
 
 from ..finding import Finding
+from ..specs import severity_of
 
 
 def _data(text: str) -> str:
@@ -37,7 +39,7 @@ def annotation(f: Finding) -> str:
         if "ipynb_line" in f.extra:
             props.append(f"line={f.extra['ipynb_line']}")
     props.append(f"title={_property(title)}")
-    return f"::error {','.join(props)}::{_data(f.message)}"
+    return f"::{severity_of(f.code)} {','.join(props)}::{_data(f.message)}"
 
 
 def format_github(findings: List[Finding], sources: Dict[str, str]) -> str:

@@ -1,5 +1,6 @@
 """A JSON array of findings: code, name, message, filename, line, column,
-end_line, end_column, fix (null when the rule has none), flavour, url."""
+end_line, end_column, severity ("error" | "warning", from the rule's spec),
+fix (null when the rule has none), flavour, url (the rule's docs page)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from typing import Dict, List
 
 from ..finding import Finding
-from ..specs import load_specs
+from ..specs import load_specs, severity_of
 
 
 def finding_record(f: Finding) -> dict:
@@ -22,6 +23,7 @@ def finding_record(f: Finding) -> dict:
         "column": f.column,
         "end_line": f.end_line,
         "end_column": f.end_column,
+        "severity": severity_of(f.code),
         "fix": f.to_dict()["fix"],
         "flavour": f.flavour,
         "url": spec.url() if spec else None,

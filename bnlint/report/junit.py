@@ -1,8 +1,11 @@
 """JUnit XML, for CI systems that show test reports (GitLab, Jenkins, Azure).
 
-One <testsuite> per file with findings and one failed <testcase> per
-finding, so the report lists each problem where test failures are shown. A
-clean run is one passing test case, so the report is never empty.
+One <testsuite> per file with findings and one <testcase> per finding, so
+the report lists each problem where test failures are shown. A rule's
+finding is a <failure> (the check ran and found a bug); a BN9xx diagnostic
+(a file bnlint could not read, parse or check) is an <error>, JUnit's word
+for a test that could not run. A clean run is one passing test case, so the
+report is never empty.
 """
 
 from __future__ import annotations
@@ -20,9 +23,17 @@ def _clean(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+def _not_checked(f: Finding) -> bool:
+    return f.code.startswith("BN9")
+
+
+def _counts(group: List[Finding]) -> Dict[str, str]:
+    errors = sum(map(_not_checked, group))
+    return {"tests": str(len(group)), "failures": str(len(group) - errors), "errors": str(errors)}
+
+
 def format_junit(findings: List[Finding], sources: Dict[str, str]) -> str:
-    n = str(len(findings))
-    root = ET.Element("testsuites", name="bnlint", tests=n, failures=n, errors="0")
+    root = ET.Element("testsuites", name="bnlint", **_counts(findings))
     if not findings:
         suite = ET.SubElement(root, "testsuite", name="bnlint", tests="1", failures="0", errors="0")
         ET.SubElement(suite, "testcase", name="no findings", classname="bnlint")
@@ -30,8 +41,7 @@ def format_junit(findings: List[Finding], sources: Dict[str, str]) -> str:
     for f in findings:
         by_file.setdefault(f.filename, []).append(f)
     for filename, group in by_file.items():
-        k = str(len(group))
-        suite = ET.SubElement(root, "testsuite", name=_clean(filename), tests=k, failures=k, errors="0")
+        suite = ET.SubElement(root, "testsuite", name=_clean(filename), **_counts(group))
         for f in group:
             where = f.location()[len(f.filename) + 1:]
             case = ET.SubElement(suite, "testcase", name=_clean(f"{f.code} at {where}"),
@@ -39,7 +49,8 @@ def format_junit(findings: List[Finding], sources: Dict[str, str]) -> str:
             line = f.line if f.cell is None else f.extra.get("ipynb_line")  # a line of the file
             if line is not None:
                 case.set("line", str(line))
-            failure = ET.SubElement(case, "failure", type=f.code, message=_clean(f.message))
+            failure = ET.SubElement(case, "error" if _not_checked(f) else "failure",
+                                    type=f.code, message=_clean(f.message))
             failure.text = _clean(f"{f.location()}: {f.code} {f.message}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

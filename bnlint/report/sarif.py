@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..finding import Finding
-from ..specs import RuleSpec, load_specs
+from ..specs import RuleSpec, load_specs, severity_of
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
@@ -32,7 +32,7 @@ def _rule(spec: RuleSpec) -> dict:
         "fullDescription": {"text": (spec.docs.get("what") or spec.summary).strip()},
         "help": {"text": docs, "markdown": docs},
         "helpUri": spec.url(),
-        "defaultConfiguration": {"level": "error", "enabled": spec.default},
+        "defaultConfiguration": {"level": spec.severity, "enabled": spec.default},
     }
     return rule
 
@@ -46,7 +46,7 @@ def _artifact(filename: str) -> dict:
 
 def _result(f: Finding, index: Dict[str, int]) -> dict:
     location: dict = {"artifactLocation": _artifact(f.filename)}
-    result: dict = {"ruleId": f.code, "level": "error", "message": {"text": f.message}}
+    result: dict = {"ruleId": f.code, "level": severity_of(f.code), "message": {"text": f.message}}
     if f.code in index:
         result["ruleIndex"] = index[f.code]
     if f.cell is None:
