@@ -1,6 +1,6 @@
 """One file -> findings; many files -> pre-filter, cache, process pool.
 
-The pipeline for one file (see design.md): read bytes, decode per PEP 263,
+The pipeline for one file: read bytes, decode per PEP 263,
 byte pre-filter, `ast` facts, libcst parse, checkers, positions (only when
 something was found), noqa. Nothing here raises for a bad file: every
 failure becomes a BN9xx finding for that file.

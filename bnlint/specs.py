@@ -58,20 +58,25 @@ class RuleSpec:
         return self.messages[variant].format(**values).strip()
 
     def url(self) -> str:
-        """Where the rule's docs live: its spec file as installed (bnlint has
-        no web site; `bnlint rule CODE` prints the same text)."""
-        return (rules_dir() / f"{self.code}.yaml").resolve().as_uri()
+        """The rule's docs page in the repository (docs/rules/BNxxx.md, made
+        from this spec by docs/generate.py); `bnlint rule CODE` prints the
+        same text offline."""
+        return f"{REPOSITORY_URL}/blob/{DOCS_BRANCH}/docs/rules/{self.code}.md"
 
     def render_docs(self) -> str:
-        """ruff-style docs: What it does / Why is this bad? / Example / Use instead."""
+        """ruff-style docs, as Markdown: What it does / Why is this bad? /
+        Example / Use instead / Known problems / Fix safety. The same text is
+        `bnlint rule CODE`, the SARIF rule help and docs/rules/CODE.md."""
         d = self.docs
-        parts = [f"# {self.name} ({self.code})", "", self.summary, ""]
+        on = "on by default" if self.default else "off by default (enable it with `--select`)"
+        parts = [f"# {self.name} ({self.code})", "", self.summary, "",
+                 f"Severity: {self.severity}; {on}.", ""]
         for title, key in (
             ("What it does", "what"),
             ("Why is this bad?", "why"),
             ("Example", "example"),
             ("Use instead", "use_instead"),
-            ("Known limits", "limits"),
+            ("Known problems", "limits"),
             ("Fix safety", "fix"),
         ):
             text = d.get(key)
