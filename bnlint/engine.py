@@ -148,10 +148,12 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     findings = []
     for rule, rep in found:
         line, col, end_line, end_col = positions.span(rep.node, rep.context.get("name_only", False))
+        # Line references in message and detail are already written by the
+        # rule through ctx.line_name (a notebook names the cell).
         findings.append(Finding(
             rep.code, rep.message, filename, line, col + 1, end_line, end_col + 1,
             name=rule.spec().name, fix=build_fix(fixes, rule, rep), flavour=rep.flavour,
-            extra={"variant": rep.variant.value},
+            extra={"variant": rep.variant.value, **({"detail": rep.detail} if rep.detail else {})},
         ))
     return sort_findings(filter_findings(findings, text) if noqa else findings)
 

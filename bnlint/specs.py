@@ -46,7 +46,7 @@ class RuleSpec:
     code: str
     name: str
     summary: str
-    messages: Dict[str, str]
+    messages: Dict[str, str]  # variant -> the one-line message (what, and what to do)
     docs: Dict[str, str]
     fix_safety: str
     valid: List[Example] = field(default_factory=list)
@@ -54,8 +54,19 @@ class RuleSpec:
     default: bool = True
     severity: str = "error"  # one of SEVERITIES
 
+    details: Dict[str, str] = field(default_factory=dict)  # variant -> why, which layer
+
     def message(self, variant: str = "default", **values) -> str:
+        """The one-line message (at most about 120 characters with realistic
+        values): what is wrong and what to do. Values the template does not
+        name are ignored (they may be used by `detail`)."""
         return self.messages[variant].format(**values).strip()
+
+    def detail(self, variant: str = "default", **values) -> str:
+        """The rest of the story for `--output-format full` (why it matters,
+        which layer); "" when the variant has none."""
+        template = self.details.get(variant)
+        return template.format(**values).strip() if template else ""
 
     def url(self) -> str:
         """The rule's docs page in the repository (docs/rules/BNxxx.md, made
@@ -125,12 +136,16 @@ def load_specs() -> Dict[str, RuleSpec]:
     for path in sorted(rules_dir().glob("BN*.yaml")):
         with open(path, "r", encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
-        messages = data["messages"] if "messages" in data else {"default": data["message"]}
+        raw = data["messages"] if "messages" in data else {"default": data["message"]}
+        # A variant is a message string, or {message: ..., detail: ...}.
+        messages = {k: v["message"] if isinstance(v, dict) else v for k, v in raw.items()}
+        details = {k: v["detail"] for k, v in raw.items() if isinstance(v, dict) and v.get("detail")}
         spec = RuleSpec(
             code=data["code"],
             name=data["name"],
             summary=data["summary"].strip(),
             messages=messages,
+            details=details,
             docs=data.get("docs") or {},
             fix_safety=(data.get("fix_safety") or "No automatic fix yet.").strip(),
             valid=_examples(data.get("valid")),

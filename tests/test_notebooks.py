@@ -247,7 +247,7 @@ def test_a_message_that_names_a_line_names_its_cell():
         ("code", "train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n"))
     (f,) = lint_nb(text)
     assert (f.code, f.cell, f.line) == ("BN003", 4, 1)
-    assert "(batch norm built on line 2 in cell 2)" in f.message
+    assert "batch norm on line 2 in cell 2:" in f.message
 
 
 def test_stdin_with_a_notebook_name(tmp_path):

@@ -1,4 +1,6 @@
-"""The concise line plus the source line, a caret under the span, and help."""
+"""The concise line plus the source line, a caret under the span, the
+finding's detail (why it matters, which layer, which Keras flavour: what the
+one-line message leaves out), and help."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ from typing import Dict, List
 
 from ..finding import Finding
 from ..specs import load_specs
+
+
+_FLAVOURS = {"keras3": "Keras 3", "keras2": "Keras 2 (tf_keras)"}
 
 
 def format_full(findings: List[Finding], sources: Dict[str, str]) -> str:
@@ -27,6 +32,10 @@ def format_full(findings: List[Finding], sources: Dict[str, str]) -> str:
             end = len(raw[:f.end_column - 1].expandtabs(4)) if f.end_line == f.line else len(text)
             out.append(f"  {f.line:>4} | {text}")
             out.append(f"       | {' ' * start}{'^' * max(1, end - start)}")
+        if f.extra.get("detail"):
+            out.append(f"  = note: {f.extra['detail']}")
+        if f.flavour:
+            out.append(f"  = note: holds for {_FLAVOURS.get(f.flavour, f.flavour)} (see the `keras` setting)")
         spec = specs.get(f.code)
         if spec is not None:
             out.append(f"  = help: {spec.summary} (see `bnlint rule {f.code}`)")

@@ -1,4 +1,4 @@
-"""A JSON array of findings: code, name, message, filename, line, column,
+"""A JSON array of findings: code, name, message, detail, filename, line, column,
 end_line, end_column, severity ("error" | "warning", from the rule's spec),
 fix (null when the rule has none), flavour, url (the rule's docs page)."""
 
@@ -17,6 +17,7 @@ def finding_record(f: Finding) -> dict:
         "code": f.code,
         "name": f.name,
         "message": f.message,
+        "detail": f.extra.get("detail"),  # why, which layer (what `full` shows); null if none
         "filename": f.filename,
         "cell": f.cell,  # notebooks: 1-based cell index, and line/column are in that cell
         "line": f.line,

@@ -78,7 +78,9 @@ class RuleContext:
 @dataclass
 class Report:
     """One finding before positions: the `ast` node, the variant, the
-    message, and facts the fixer needs (ast nodes and plain values)."""
+    one-line message, its detail (the spec's `detail`: why, which layer;
+    shown by `--output-format full`, "" if none), and facts the fixer needs
+    (ast nodes and plain values)."""
 
     code: str
     node: ast.AST
@@ -86,6 +88,7 @@ class Report:
     message: str
     flavour: Optional[str] = None
     context: dict = field(default_factory=dict)
+    detail: str = ""
 
 
 class Rule:
@@ -121,16 +124,20 @@ class Rule:
 
     def report(self, node: ast.AST, variant: Enum, *, flavour: Optional[str] = None,
                context: Optional[dict] = None, **values) -> None:
+        """Record a finding. `values` fill the spec's message and detail
+        templates (a line they name is written with `self.line_of`)."""
         message = self.spec().message(variant.value, **values)
+        detail = self.spec().detail(variant.value, **values)
         assumed = self.ctx.names.assumed
-        if assumed:
+        if assumed:  # said in the detail: the one-line message stays short
             said = ", ".join(f"`{name}` as `{path}`" for name, path in sorted(assumed.items()))
-            message += f" (the file never imports {said}: bnlint read it as the usual import)"
+            note = f"The file never imports {said}: bnlint read it as the usual import."
+            detail = f"{detail} {note}" if detail else note
         if flavour == "keras3":
             message = f"[Keras 3] {message}"
         elif flavour == "keras2":
             message = f"[Keras 2] {message}"
-        self.reports.append(Report(self.code, node, variant, message, flavour, context or {}))
+        self.reports.append(Report(self.code, node, variant, message, flavour, context or {}, detail))
 
     def check(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
