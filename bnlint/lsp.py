@@ -26,6 +26,7 @@ from .noqa import _NOQA
 from .specs import load_specs, severity_of
 
 DEBOUNCE_SECONDS = 0.3
+FIX_ALL_KIND = "source.fixAll.bnlint"  # as ruff's `source.fixAll.ruff`: editors run it on save
 PYTHON_SUFFIXES = (".py", ".pyi")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what both Python and LSP count as a line break
 
@@ -155,6 +156,27 @@ def fix_edits(codec, source: Source, fix: Fix) -> list:
                            new_text=e.text) for e in fix.edits]
 
 
+def changed_span(old: str, new: str) -> Tuple[int, int, str]:
+    """One replacement turning `old` into `new`: (start, end) offsets into
+    `old` (code points) and the text to put there, trimmed to the part that
+    differs, so the editor's cursor and folds outside it stay put."""
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end_old, end_new = len(old), len(new)
+    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
+        end_old -= 1
+        end_new -= 1
+    return start, end_old, new[start:end_new]
+
+
+def wants_kind(only, kind: str) -> bool:
+    """Whether a codeAction request's `only` list asks for `kind` (a listed
+    kind covers its sub-kinds: "source" and "source.fixAll" cover FIX_ALL_KIND)."""
+    return not only or any(kind == k or kind.startswith(f"{k}.") for k in only)
+
+
 # --- the server --------------------------------------------------------------
 
 def document_path(uri: str) -> Optional[Path]:
@@ -166,11 +188,37 @@ def document_path(uri: str) -> Optional[Path]:
     return Path(path) if path else None
 
 
+FRAMING_LOST = ("bnlint server: a message body is not JSON ({error}); the client's Content-Length and "
+                "the body disagree, and an LSP stream cannot be resynchronised after that: exiting "
+                "(status 1) so that the editor can restart the server\n")
+
+
+def lost_framing(error: Exception) -> bool:
+    """Whether pygls failed to decode a message body: after a wrong
+    Content-Length, pygls 2 reads the wrong bytes as the body and then never
+    finds a header again (it only accepts one at the start of a line, and a
+    body does not end with a line break), so the server would stay alive
+    and silent forever."""
+    import json
+
+    return isinstance(error, (json.JSONDecodeError, UnicodeDecodeError))
+
+
 def build_server(debounce: float = DEBOUNCE_SECONDS):
     from lsprotocol import types
     from pygls.lsp.server import LanguageServer
 
-    server = LanguageServer("bnlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+    class Server(LanguageServer):
+        def report_server_error(self, error, source):
+            if lost_framing(error):
+                import os
+
+                sys.stderr.write(FRAMING_LOST.format(error=error))
+                sys.stderr.flush()
+                os._exit(1)  # the stdin reader thread would keep a normal exit waiting
+            super().report_server_error(error, source)
+
+    server = Server("bnlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bnlint-lint")  # one lint at a time
     pending: Dict[str, asyncio.Task] = {}
     results: Dict[str, Tuple[Optional[int], str, List[Finding]]] = {}
@@ -272,17 +320,57 @@ def build_server(debounce: float = DEBOUNCE_SECONDS):
         shown_errors.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
-    def wants_quickfix(only) -> bool:
-        kind = types.CodeActionKind.QuickFix.value
-        return not only or any(kind == k or kind.startswith(f"{k}.") for k in only)
+    def fix_all(uri: str, text: str) -> Optional[str]:
+        """Runs in the lint thread: the buffer with every safe fix applied (as
+        `bnlint --fix` would, same config), or None when nothing applies."""
+        from .fixes.command import fix_text
+
+        config, filename = config_for(uri)
+        body = Source.of(text).body
+        outcome = fix_text(body, filename, config, unsafe=False)
+        return None if outcome.text == body else outcome.text
+
+    async def fix_all_action(doc, uri: str):
+        text = doc.source
+        new = await asyncio.get_running_loop().run_in_executor(pool, fix_all, uri, text)
+        if new is None:
+            return None
+        source = Source.of(text)
+        start, end, replacement = changed_span(source.body, new)
+        edit = types.TextEdit(range=lsp_range(doc.position_codec, source, source.offset_point(start),
+                                              source.offset_point(end)), new_text=replacement)
+        return types.CodeAction(
+            title="bnlint: fix all safely fixable problems", kind=FIX_ALL_KIND,
+            edit=types.WorkspaceEdit(changes={uri: [edit]}))
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]))
     async def code_action(ls, params: types.CodeActionParams):
         uri = params.text_document.uri
         doc = ls.workspace.get_text_document(uri)
-        if not is_python(doc) or not wants_quickfix(params.context.only):
+        if not is_python(doc):
             return None
+        only = params.context.only
+        actions = []
+        if wants_kind(only, types.CodeActionKind.QuickFix.value):
+            quick = await quick_fixes(ls, params, doc, uri)
+            if quick is None:
+                return None  # a config error, already shown
+            actions += quick
+        # Asked for by kind (editors' "fix all on save"), or in an unfiltered
+        # list (a lightbulb menu) when a safe fix is on offer there.
+        offered = any(a.kind == types.CodeActionKind.QuickFix and a.is_preferred for a in actions)
+        if (only and wants_kind(only, FIX_ALL_KIND)) or (not only and offered):
+            try:
+                action = await fix_all_action(doc, uri)
+            except ConfigError as exc:
+                report_config_error(uri, exc)
+                action = None
+            if action is not None:
+                actions.append(action)
+        return actions
+
+    async def quick_fixes(ls, params: types.CodeActionParams, doc, uri: str):
         text = doc.source
         cached = results.get(uri)
         try:

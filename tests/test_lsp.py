@@ -359,3 +359,91 @@ async def test_diagnostic_severity_is_the_specs(client, tmp_path):
     uri = open_doc(client, tmp_path / "broken.py", "import tensorflow as tf\nwith tf.GradientTape() as t:\n    y = (\n")
     (d,) = await published(client, uri, 1)
     assert (d.code, names[d.severity]) == ("BN902", specs["BN902"].severity.capitalize())
+
+
+# -- source.fixAll.bnlint (fix all on save) ---------------------------------------
+FIX_ALL = "source.fixAll.bnlint"
+THREE = ("import tensorflow as tf\r\n"
+         "model = tf.keras.Sequential([tf.keras.layers.BatchNormalization()])\r\n"
+         "def forward(x):\r\n"
+         "    return model(x)  # unsafe: a helper may also run at evaluation\r\n"
+         "with tf.GradientTape() as tape:\r\n"
+         "    y = model(x)\r\n"
+         "    z = '\U0001F60B', model(x) + forward(x)\r\n")
+
+
+def cli_fix(path: Path, text: str) -> str:
+    """What `bnlint --fix` makes of the buffer, with the config of the file's directory."""
+    proc = subprocess.run([sys.executable, "-m", "bnlint", "--no-cache", "--fix", "-", "--stdin-filename", str(path)],
+                          input=text.encode("utf-8"), capture_output=True, env=ENV, cwd=path.parent, check=False)
+    return proc.stdout.decode("utf-8")
+
+
+async def fix_all_actions(client, uri, only):
+    return await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+        context=types.CodeActionContext(diagnostics=[], only=only)))
+
+
+@pytest.mark.parametrize("only", [["source.fixAll"], [FIX_ALL], ["source"]])
+async def test_fix_all_applies_the_safe_fixes_as_the_cli_does(client, tmp_path, only):
+    result = await initialize(client, tmp_path)
+    assert FIX_ALL in result.capabilities.code_action_provider.code_action_kinds
+    text = "\ufeff" + THREE
+    path = tmp_path / "train.py"
+    uri = open_doc(client, path, text)
+    assert [d.code for d in await published(client, uri, 1)] == ["BN001"] * 3
+    [action] = await fix_all_actions(client, uri, only)
+    assert action.kind == FIX_ALL and action.diagnostics is None
+    new_text = apply_edits(text, action.edit.changes[uri])
+    assert new_text == "\ufeff" + cli_fix(path, THREE)  # the editor keeps its BOM (the CLI's stdin drops it)
+    assert new_text.count("training=True") == 2 and new_text.startswith("\ufeff") and "\r\n" in new_text
+    change_doc(client, uri, 2, new_text)
+    [left] = await published(client, uri, 2)  # the unsafe one stays, as after `bnlint --fix`
+    assert (left.code, left.range.start.line) == ("BN001", 3)
+    assert not await fix_all_actions(client, uri, only)
+
+
+async def test_fix_all_is_not_a_quick_fix_but_is_listed_with_them(client, tmp_path):
+    await initialize(client, tmp_path)
+    uri = open_doc(client, tmp_path / "train.py", BUGGY)
+    [diag] = await published(client, uri, 1)
+    assert FIX_ALL not in [a.kind for a in await fix_all_actions(client, uri, [types.CodeActionKind.QuickFix])]
+    unfiltered = await code_actions(client, uri, diag.range, [diag])
+    assert [a.kind for a in unfiltered].count(FIX_ALL) == 1
+
+
+async def test_fix_all_uses_the_config_of_the_files_directory(client, tmp_path):
+    """Like the CLI: sub/pyproject.toml ignores BN001 for sub/train.py only."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pyproject.toml").write_text('[tool.bnlint]\nignore = ["BN001"]\n')
+    await initialize(client, tmp_path)
+    for path, fixed in ((tmp_path / "train.py", True), (tmp_path / "sub" / "train.py", False)):
+        uri = open_doc(client, path, BUGGY)
+        await published(client, uri, 1)
+        actions = await fix_all_actions(client, uri, ["source.fixAll"])
+        assert bool(actions) == fixed == (cli_fix(path, BUGGY) != BUGGY)
+
+
+# -- a wrong Content-Length (issue 14.16) --------------------------------------------
+def _frame(obj, delta=0) -> bytes:
+    body = json.dumps(obj).encode()
+    return f"Content-Length: {len(body) + delta}\r\n\r\n".encode() + body
+
+
+@pytest.mark.parametrize("delta", [-5, 7])
+def test_a_wrong_content_length_ends_the_server_loudly(delta):
+    """pygls never finds a header again after a wrong Content-Length; the server
+    used to stay alive and silent. It now exits with status 1 and says why, so
+    the editor can restart it."""
+    stream = (_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}})
+              + _frame({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+              + _frame({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
+                        "params": {"settings": {}}}, delta)
+              + b"".join(_frame({"jsonrpc": "2.0", "id": i, "method": "shutdown"}) for i in (2, 3, 4)))
+    proc = subprocess.run([sys.executable, "-m", "bnlint", "server"], input=stream, capture_output=True,
+                          env=ENV, timeout=GUARD_SECONDS, check=False)
+    assert b'"id": 1' in proc.stdout  # initialize was answered before the bad frame
+    assert proc.returncode == 1, proc.stderr.decode()[-2000:]
+    assert b"the client's Content-Length and the body disagree" in proc.stderr
