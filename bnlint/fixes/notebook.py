@@ -125,12 +125,19 @@ def _parses(source: str) -> bool:
         return False
 
 
+def _cell_parses(source: str) -> bool:
+    """A cell as IPython runs it parses (a non-Python cell magic counts as parsing)."""
+    lines = python_lines(source)
+    return lines is None or _parses("\n".join(lines))
+
+
 @dataclass
 class _Line:
     cell: int  # position in the cell list
     offset: int  # where the line starts in the cell's source (characters)
     cut: int  # columns IPython's dedent removed; -1: the line is not the cell's own text
     newline: str  # the cell's line break after this line ("" for its last line)
+    length: int  # the raw line's length in the cell, without its break
 
 
 @dataclass
@@ -138,12 +145,15 @@ class _Program:
     text: str
     starts: List[int]  # character offset of each program line
     lines: List[_Line]
+    dedented: set = field(default_factory=set)  # cells IPython runs dedented
+    newlines: Dict[int, str] = field(default_factory=dict)  # cell -> its first line break
 
 
 def _program(sources: List[Optional[str]]) -> _Program:
     """The cells (None: left out) joined as bnlint.notebook joins them."""
     parts: List[str] = []
     lines: List[_Line] = []
+    dedented, newlines = set(), {}
     for k, source in enumerate(sources):
         py = python_lines(source) if source is not None else None
         if not py:
@@ -163,17 +173,20 @@ def _program(sources: List[Optional[str]]) -> _Program:
             if own is not None and own.endswith(line) and not own[:len(own) - len(line)].strip():
                 cut = len(own) - len(line)
             lines.append(_Line(k, offsets[j] if j < len(offsets) else len(source), cut,
-                               breaks[j] if j < len(breaks) else ""))
+                               breaks[j] if j < len(breaks) else "", len(own) if own is not None else 0))
+            if cut > 0:
+                dedented.add(k)
+        newlines[k] = next((b for b in breaks if b), "\n")
         parts.extend(py)
     text = "\n".join(parts) + ("\n" if parts else "")
     starts, at = [], 0
     for part in parts:
         starts.append(at)
         at += len(part) + 1
-    return _Program(text, starts, lines)
+    return _Program(text, starts, lines, dedented, newlines)
 
 
-def _map(program: _Program, edit: Edit, sources: List[str]) -> Optional[Tuple[int, Edit]]:
+def _map(program: _Program, edit: Edit) -> Optional[Tuple[int, Edit]]:
     """The edit as (cell position, edit of that cell's source), or None."""
     if not program.starts:
         return None
@@ -183,25 +196,25 @@ def _map(program: _Program, edit: Edit, sources: List[str]) -> Optional[Tuple[in
     cell = span[0].cell
     if any(line.cell != cell or line.cut < 0 for line in span):
         return None
-    source = sources[cell]
-    dedented = any(line.cut > 0 for line in program.lines if line.cell == cell)
-    if dedented and "\n" in edit.text:
+    if cell in program.dedented and "\n" in edit.text:
         return None  # new lines would need IPython's indentation put back
-    start = span[0].offset + span[0].cut + edit.start - program.starts[first]
+    start_column = edit.start - program.starts[first]
+    if start_column > span[0].length - span[0].cut:
+        return None  # starts at a line break the program added: nothing of the cell's own
+    start = span[0].offset + span[0].cut + start_column
     end_line = span[-1]
     column = edit.end - program.starts[last]  # in the program's line `last`
-    own = len(_NEWLINE.split(source[end_line.offset:], 1)[0])  # the raw line's length
     text = edit.text
-    if column > own - end_line.cut:
+    if column > end_line.length - end_line.cut:
         # the edit takes the line break: the cell's own, or none after its last line
-        end = end_line.offset + own + len(end_line.newline)
+        end = end_line.offset + end_line.length + len(end_line.newline)
         if not end_line.newline:
             if not text.endswith("\n"):
                 return None
             text = text[:-1]
     else:
         end = end_line.offset + end_line.cut + column
-    newline = next((line.newline for line in program.lines if line.cell == cell and line.newline), "\n")
+    newline = program.newlines.get(cell, "\n")
     if newline != "\n":
         text = text.replace("\n", newline)
     return cell, Edit(start, end, text)
@@ -231,7 +244,7 @@ def fix_notebook(text: str, filename: str, config: Config, unsafe: bool = False)
     if not cells:
         return outcome
     sources = [c.source for c in cells]
-    broken = {k for k, s in enumerate(sources) if python_lines(s) is not None and not _parses("\n".join(python_lines(s)))}
+    broken = {k for k, s in enumerate(sources) if not _cell_parses(s)}
     seen = {tuple(sources)}
     skipped = 0
     for _ in range(MAX_PASSES):
@@ -242,7 +255,7 @@ def fix_notebook(text: str, filename: str, config: Config, unsafe: bool = False)
         for f in findings:
             if not wanted(f.fix, unsafe):
                 continue
-            mapped = [_map(program, e, sources) for e in f.fix.edits]
+            mapped = [_map(program, e) for e in f.fix.edits]
             if any(m is None for m in mapped):
                 skipped += 1
                 continue
@@ -261,7 +274,7 @@ def fix_notebook(text: str, filename: str, config: Config, unsafe: bool = False)
             new[cell] = splice(new[cell], edits)
         if tuple(new) in seen:
             break
-        if any(python_lines(new[k]) is None or not _parses("\n".join(python_lines(new[k]))) for k in by_cell):
+        if not all(_cell_parses(new[k]) for k in by_cell):
             outcome.broken = True
             break
         seen.add(tuple(new))
@@ -299,7 +312,7 @@ def _rewrite(text: str, cells: List[_Cell], changed: Dict[int, str]) -> str:
         out: List[str] = []
         prev_old = None
         matcher = difflib.SequenceMatcher(None, [str(s) for s in old], new, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for tag, i1, _i2, j1, j2 in matcher.get_opcodes():
             for j in range(j1, j2):
                 i = i1 + (j - j1) if tag == "equal" else None
                 item = text[old[i].start:old[i].end] if i is not None else _dump(new[j], ascii_only)
