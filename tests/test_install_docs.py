@@ -4,7 +4,10 @@ repository (bnlint is not on PyPI), and the extras install one TensorFlow."""
 import importlib.metadata
 import re
 import subprocess
-import tomllib
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
 
 import yaml
 from packaging.requirements import Requirement

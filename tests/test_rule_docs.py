@@ -6,7 +6,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
 
 from bnlint.specs import DOCS_BRANCH, REPOSITORY_URL, load_specs
 
