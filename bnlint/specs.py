@@ -1,5 +1,5 @@
 """Rule specs: rules/BNxxx.yaml files hold each rule's id, name, messages,
-docs and examples. The code of a rule lives in bnlint/checkers/; the words
+docs and examples. The code of a rule lives in bnlint/rules/; the words
 and the test cases live here, so docs, tests and messages cannot drift."""
 
 from __future__ import annotations

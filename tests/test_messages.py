@@ -119,3 +119,21 @@ def test_a_line_reference_in_the_detail_is_filled_in(tmp_path):
                                 and "leak" in (ex.note or "")))
     (found,) = [f for f in lint_bytes(code.encode(), "x.py", Config(keras="3")) if f.extra["variant"] == "leak"]
     assert re.search(r"on line \d+ leaks", found.extra["detail"]), found.extra["detail"]
+
+
+def test_the_assumed_import_note_goes_to_the_detail():
+    """A file that uses `tf` and `layers` without importing them (an exported
+    notebook cell) is read with the usual imports; that is said in the
+    detail, and the one-line message stays within the limit."""
+    code = textwrap.dedent("""\
+        model = tf.keras.Sequential([layers.Dense(4), layers.BatchNormalization()])
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x))
+        """)
+    (found,) = lint_bytes(code.encode(), "x.py", Config())
+    assert found.code == "BN001" and len(found.message) <= LIMIT, found.message
+    assert "import" not in found.message
+    assert found.extra["detail"] == (
+        "It is called inside a GradientTape block, so its BatchNormalization runs in inference mode. "
+        "The file never imports `layers` as `keras.layers`, `tf` as `tensorflow`: bnlint read them as "
+        "the usual imports.")

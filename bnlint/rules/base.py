@@ -131,7 +131,8 @@ class Rule:
         assumed = self.ctx.names.assumed
         if assumed:  # said in the detail: the one-line message stays short
             said = ", ".join(f"`{name}` as `{path}`" for name, path in sorted(assumed.items()))
-            note = f"The file never imports {said}: bnlint read it as the usual import."
+            them = "them as the usual imports" if len(assumed) > 1 else "it as the usual import"
+            note = f"The file never imports {said}: bnlint read {them}."
             detail = f"{detail} {note}" if detail else note
         if flavour == "keras3":
             message = f"[Keras 3] {message}"
