@@ -16,6 +16,7 @@ from typing import Dict, Optional, Tuple
 import libcst as cst
 
 from ..finding import Edit
+
 # Offsets of the top-level statements of the last module asked about
 # (replaced as one tuple, so a reader in another thread sees a consistent pair).
 _OFFSETS: tuple = (None, None)
@@ -35,25 +36,62 @@ def minimal_edit(old: str, new: str, base: int = 0) -> Edit:
     return Edit(base + start, base + end_old, new[start:end_new])
 
 
+_NEWLINES = ("\r\n", "\r", "\n")
+
+
+def _line_breaks(text: str) -> int:
+    """Line breaks in `text`: \\n, \\r\\n and a lone \\r each count one."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
 def statement_offsets(module: cst.Module, source: str) -> Optional[Dict[int, Tuple[int, int]]]:
     """id(top-level statement) -> (start, end) in `source`, or None when the
-    pieces do not add up to the source (then the whole module is rendered)."""
+    rendered pieces are not the source, piece by piece (then the whole
+    module is rendered).
+
+    Checked text by text, not by length: libcst's own idea of the final
+    newline is wrong for a file ending in a lone CR (it drops that CR when
+    rendering the module), so `module.code` and `has_trailing_newline` are
+    not trusted. A source without a final newline is the one allowed
+    difference: its last piece renders with the module's newline added.
+    """
     global _OFFSETS
     last, table = _OFFSETS
     if last is module:
         return table
-    pos = sum(len(module.code_for_node(line)) for line in module.header)
-    table = {}
-    for stmt in module.body:
-        size = len(module.code_for_node(stmt))
-        table[id(stmt)] = (pos, pos + size)
-        pos += size
-    pos += sum(len(module.code_for_node(line)) for line in module.footer)
-    # A module without a final newline drops the one its last statement renders.
-    if pos - (0 if module.has_trailing_newline else len(module.default_newline)) != len(source):
-        table = None
+    pieces = [(None, line) for line in module.header] + [(id(s), s) for s in module.body] \
+        + [(None, line) for line in module.footer]
+    pos, table = 0, {}
+    for i, (key, node) in enumerate(pieces):
+        code = module.code_for_node(node)
+        end = pos + len(code)
+        if not source.startswith(code, pos):
+            final = i == len(pieces) - 1 and not source.endswith(_NEWLINES) \
+                and code == source[pos:] + module.default_newline
+            if not final:
+                table = None
+                break
+        if key is not None:
+            table[key] = (pos, end)
+        pos = end
+    if table is not None and pos < len(source):
+        table = None  # text after the last piece that no piece renders
     _OFFSETS = (module, table)
     return table
+
+
+def _whole_module_edit(module: cst.Module, source: str, old: cst.CSTNode, new: cst.CSTNode) -> Edit:
+    """The edit from rendering the whole module before and after. Valid only
+    where the old rendering is the source: the same text, or the same
+    but for final line breaks libcst dropped, outside the edit."""
+    before = module.code
+    edit = minimal_edit(before, module.deep_replace(old, new).code)
+    if before == source:
+        return edit
+    rest = source[len(before):]
+    if source.startswith(before) and rest and not rest.strip("\r\n") and edit.end < len(before):
+        return edit
+    raise ValueError("libcst does not render this file back to its own text; no edit")
 
 
 def _with_child(parent: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> cst.CSTNode:
@@ -75,7 +113,7 @@ def _edit(module: cst.Module, source: str, old: cst.CSTNode, new: cst.CSTNode, w
         old_text = module.code_for_node(old)
         if source[span[0]:span[0] + len(old_text)] == old_text:
             new_text = module.code_for_node(new)
-            if new_text.count("\n") == old_text.count("\n"):
+            if _line_breaks(new_text) == _line_breaks(old_text):
                 return minimal_edit(old_text, new_text, span[0])
     node, replacement = old, new
     for up in where.ancestors(old):
@@ -91,7 +129,7 @@ def _edit(module: cst.Module, source: str, old: cst.CSTNode, new: cst.CSTNode, w
                             module.code_for_node(replacement), start)
         if edit.end <= len(source):
             return edit
-    return minimal_edit(source, module.deep_replace(old, new).code)
+    return _whole_module_edit(module, source, old, new)
 
 
 def node_edits(module: cst.Module, source: str,

@@ -1,0 +1,98 @@
+"""Fixes never lose or change a byte outside their edit: every line ending
+(\\n, \\r\\n, a lone \\r, mixed, none at the end), every encoding that
+round-trips, and nothing written for one that does not."""
+
+import re
+import textwrap
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bnlint.config import Config
+from bnlint.engine import lint_text
+from bnlint.fixes.apply import splice
+from bnlint.fixes.command import fix_text
+
+KERAS3 = Config(keras="3")
+
+# One program per rule with a safe fix; each line gets its own line ending.
+PROGRAMS = {
+    "BN001": textwrap.dedent("""\
+        import tensorflow as tf
+        model = tf.keras.Sequential([tf.keras.layers.BatchNormalization()])
+        with tf.GradientTape() as tape:
+            y = model(
+                x)
+        g = tape.gradient(y, model.trainable_variables)"""),
+    "BN002": textwrap.dedent("""\
+        import keras
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.bn = keras.layers.BatchNormalization()
+            def call(self, x):
+                # the head
+                return self.bn(x)"""),
+    "BN003": textwrap.dedent("""\
+        import tensorflow.compat.v1 as tf
+        net = tf.layers.batch_normalization(x, training=is_training)
+        # the train op
+        train_op = tf.train.AdamOptimizer().minimize(
+            loss)"""),
+}
+_ENDING = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _subsequence(small, big):
+    rest = iter(big)
+    return all(any(b == s for b in rest) for s in small)
+
+
+def _join(lines, endings, last):
+    return "".join(line + end for line, end in zip(lines, endings)) + lines[-1] + last
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(code=st.sampled_from(sorted(PROGRAMS)), data=st.data(),
+       last=st.sampled_from(["", "\n", "\r\n", "\r", "\r\r", "\n\n", "\r\n\r"]))
+def test_fixes_keep_every_line_ending(code, data, last):
+    lines = PROGRAMS[code].split("\n")
+    endings = data.draw(st.lists(_ENDING, min_size=len(lines) - 1, max_size=len(lines) - 1))
+    src = _join(lines, endings, last)
+    [finding] = [f for f in lint_text(src, "x.py", KERAS3) if f.code == code]
+    assert finding.fix is not None and finding.fix.applicability == "safe"
+    new = splice(src, finding.fix.edits)
+    for e in finding.fix.edits:  # each line break the edit replaces, it writes again, in order
+        assert _subsequence(_BREAK.findall(src[e.start:e.end]), _BREAK.findall(e.text)), (e, src)
+    if code != "BN003":  # BN001/BN002 only insert: take the text out again, get the source
+        assert all(e.start == e.end for e in finding.fix.edits)
+        back, shift = new, 0
+        for e in sorted(finding.fix.edits, key=lambda e: e.start):
+            back = back[:e.start + shift] + back[e.start + shift + len(e.text):]
+        assert back == src
+    assert new.endswith(last) and _subsequence(_BREAK.findall(src), _BREAK.findall(new))
+    compile(new, "x.py", "exec")
+    assert not [f for f in lint_text(new, "x.py", KERAS3) if f.code == code]
+    out = fix_text(src, "x.py", KERAS3)
+    assert out.text == new and not out.broken
+
+
+def test_cr_only_file_keeps_its_last_cr():
+    src = PROGRAMS["BN001"].replace("\n", "\r") + "\r"
+    out = fix_text(src, "x.py", KERAS3)
+    assert out.text == src.replace("model(\r        x)", "model(\r        x,\r        training=True)")
+    [finding] = [f for f in lint_text(src, "x.py", KERAS3) if f.code == "BN001"]
+    [edit] = finding.fix.edits
+    assert (edit.start, edit.end, edit.text) == (src.index("x)") + 1, src.index("x)") + 1, ",\r        training=True")
+
+
+def test_cli_fix_of_a_cr_only_file_writes_exact_bytes(bnlint, tmp_path):
+    src = PROGRAMS["BN001"].replace("\n", "\r") + "\r"
+    f = tmp_path / "train.py"
+    f.write_bytes(src.encode())
+    r = bnlint("--fix", "--no-cache", "train.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f.read_bytes() == src.replace("model(\r        x)", "model(\r        x,\r        training=True)").encode()
