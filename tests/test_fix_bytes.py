@@ -5,6 +5,8 @@ round-trips, and nothing written for one that does not."""
 import re
 import textwrap
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,3 +98,26 @@ def test_cli_fix_of_a_cr_only_file_writes_exact_bytes(bnlint, tmp_path):
     r = bnlint("--fix", "--no-cache", "train.py", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f.read_bytes() == src.replace("model(\r        x)", "model(\r        x,\r        training=True)").encode()
+
+
+# -- encodings: stdin and files -------------------------------------------------
+BUGGY = PROGRAMS["BN001"].replace("model(\n        x)", "model(x)") + "\n"
+FIXED = BUGGY.replace("model(x)", "model(x, training=True)")
+
+
+@pytest.mark.parametrize("cookie", ["unicode_escape", "raw_unicode_escape", "utf-7"])
+def test_encodings_that_do_not_round_trip_are_never_fixed(bnlint, tmp_path, cookie):
+    body = BUGGY.replace("import tensorflow as tf", "import tensorflow as tf  # \\u00e9 +AOk-")
+    data = f"# coding: {cookie}\n".encode() + body.encode("ascii")
+    f = tmp_path / "train.py"
+    f.write_bytes(data)
+    text = data.decode(cookie, "strict")
+    if text.encode(cookie) == data:
+        pytest.skip(f"{cookie} gives these bytes back")
+    for flags in (["--fix"], ["--fix", "--unsafe-fixes"], ["--diff"]):
+        r = bnlint(*flags, "--no-cache", "train.py", cwd=tmp_path)
+        assert f.read_bytes() == data
+        assert f"train.py: not fixed: {cookie}".encode() in r.stderr.replace(b"utf_7", b"utf-7"), r.stderr
+        assert r.returncode == 1 and b"Traceback" not in r.stderr
+        if flags == ["--diff"]:
+            assert r.stdout == b""

@@ -19,7 +19,7 @@ from ..finding import Finding
 from .apply import choose, splice, wanted
 from .diff import unified_diff
 from .notebook import NotFixable, fix_notebook
-from .write import ChangedOnDisk, encode_like, write_atomic
+from .write import ChangedOnDisk, EncodingLoses, check_round_trip, encode_like, write_atomic
 
 MAX_PASSES = 10
 
@@ -77,6 +77,7 @@ def fix_text(text: str, filename: str, config: Config, unsafe: bool = False) -> 
 class Totals:
     fixed: int = 0
     files: int = 0  # files changed (or that would be, with --diff)
+    refused: int = 0  # files with a fix that was not made (said on stderr)
 
 
 def _warn(message: str) -> None:
@@ -102,11 +103,18 @@ def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
             _warn(f"{path}: a fix produced code that does not parse; not applied (please report this bug)")
         if outcome.text == text:
             continue
+        try:
+            check_round_trip(data, text)
+            new_data = encode_like(outcome.text, data)
+        except EncodingLoses as exc:
+            _warn(f"{path}: not fixed: {exc}")
+            totals.refused += 1
+            continue
         if out is not None:
             out.write(unified_diff(text, outcome.text, path))
         if write:
             try:
-                write_atomic(path, encode_like(outcome.text, data), data)
+                write_atomic(path, new_data, data)
             except ChangedOnDisk:
                 _warn(f"{path}: changed while being fixed; left alone")
                 continue
@@ -208,4 +216,4 @@ def fix_and_tell(paths: Sequence[str], config: Config, args, out: TextIO) -> int
             sys.stderr.write(f"Would fix {totals.fixed} {noun} {where}.\n")
     elif totals.fixed and not args.quiet and args.output_format in ("concise", "full"):
         out.write(f"Fixed {totals.fixed} {noun} {where}.\n")
-    return int(totals.files > 0)
+    return int(totals.files > 0 or totals.refused > 0)

@@ -15,13 +15,46 @@ class ChangedOnDisk(Exception):
     """The file changed between reading and writing; it is left alone."""
 
 
+class EncodingLoses(Exception):
+    """The file's encoding does not give its bytes back: decoding and
+    encoding again changes them (`unicode_escape` writes a newline as the
+    two characters `\\n`), or the fixed text cannot be encoded. The file
+    is not fixed."""
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def source_encoding(data: bytes) -> str:
+    """The PEP 263 encoding of `data` (cookie or BOM; UTF-8 by default).
+    Raises SyntaxError for a bad or conflicting declaration."""
+    return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+
+
 def encode_like(text: str, original: bytes) -> bytes:
-    """`text` encoded as `original` was (PEP 263 cookie or UTF-8, with its BOM)."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
-    data = text.encode(encoding)
-    if original.startswith(b"\xef\xbb\xbf") and not data.startswith(b"\xef\xbb\xbf"):
-        data = b"\xef\xbb\xbf" + data
+    """`text` encoded as `original` was (PEP 263 cookie or UTF-8, with its
+    BOM). Raises EncodingLoses when the result does not decode back to
+    `text` (or `text` has a character the encoding lacks)."""
+    encoding = source_encoding(original)
+    try:
+        data = text.encode(encoding)
+        back = data.decode(encoding)
+    except (UnicodeError, LookupError) as exc:
+        raise EncodingLoses(f"cannot encode the fixed text as {encoding}: {exc}") from None
+    if back != text:
+        raise EncodingLoses(f"{encoding} does not decode back to the text it encodes")
+    if original.startswith(_BOM) and not data.startswith(_BOM):
+        data = _BOM + data
     return data
+
+
+def check_round_trip(original: bytes, text: str) -> None:
+    """Raise EncodingLoses unless `text` (what `original` decoded to, BOM
+    dropped) encodes back to exactly `original`: only then does writing a
+    fix change nothing but the fix."""
+    if encode_like(text, original) != original:
+        raise EncodingLoses(f"{source_encoding(original)} does not give the file's own bytes back "
+                            "(decoding and encoding again changes them)")
 
 
 def write_atomic(path: str, data: bytes, expected: bytes) -> None:
