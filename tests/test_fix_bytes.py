@@ -105,6 +105,37 @@ BUGGY = PROGRAMS["BN001"].replace("model(\n        x)", "model(x)") + "\n"
 FIXED = BUGGY.replace("model(x)", "model(x, training=True)")
 
 
+def test_stdin_fix_keeps_latin1_with_its_cookie(bnlint):
+    src = "# -*- coding: latin-1 -*-\n# caf\xe9\n" + BUGGY
+    r = bnlint("-", "--fix", "--stdin-filename", "t.py", stdin=src.encode("latin-1"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("# -*- coding: latin-1 -*-\n# caf\xe9\n" + FIXED).encode("latin-1")
+
+
+def test_stdin_fix_keeps_the_bom(bnlint):
+    for src in (BUGGY, FIXED):
+        data = b"\xef\xbb\xbf" + src.replace("\n", "\r\n").encode()
+        r = bnlint("-", "--fix", "--stdin-filename", "t.py", stdin=data)
+        assert r.stdout == b"\xef\xbb\xbf" + FIXED.replace("\n", "\r\n").encode(), r.stderr
+
+
+def test_stdin_without_a_fix_is_echoed_byte_for_byte(bnlint):
+    inputs = [
+        FIXED.encode(),                                  # nothing to fix
+        b"\xef\xbb\xbf" + FIXED.encode(),                # BOM, nothing to fix
+        b"\xef\xbb\xbf\xef\xbb\xbf" + BUGGY.encode(),   # two BOMs: would lose one
+        b"x = '\xff\xfe'\n" + BUGGY.encode(),           # not UTF-8: no U+FFFD
+        b"# coding: latin-1\nx = '\xff'\r" + FIXED.encode(),
+        b"# coding: unicode_escape\n" + BUGGY.encode(),  # refused
+        b"x = 1\x00\n",                                   # binary
+        b"",
+    ]
+    for data in inputs:
+        r = bnlint("-", "--fix", "--stdin-filename", "t.py", stdin=data)
+        assert r.stdout == data, (data, r.stderr)
+        assert b"Traceback" not in r.stderr
+
+
 @pytest.mark.parametrize("cookie", ["unicode_escape", "raw_unicode_escape", "utf-7"])
 def test_encodings_that_do_not_round_trip_are_never_fixed(bnlint, tmp_path, cookie):
     body = BUGGY.replace("import tensorflow as tf", "import tensorflow as tf  # \\u00e9 +AOk-")

@@ -164,23 +164,51 @@ def _fix_notebook_file(path: str, data: bytes, config: Config, unsafe: bool, wri
     totals.files += 1
 
 
+def _write_bytes(out: TextIO, data: bytes) -> None:
+    """`data` to `out` as they are (its byte buffer when it has one)."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:  # an in-memory stream: the closest text
+        out.write(data.decode("utf-8", "surrogateescape"))
+        return
+    out.flush()
+    buffer.write(data)
+    buffer.flush()
+
+
+def _tell(findings: Sequence[Finding]) -> None:
+    for f in findings:  # stdout holds the code, so findings go to stderr
+        sys.stderr.write(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}\n")
+
+
 def fix_stdin(data: bytes, name: str, config: Config, unsafe: bool, diff: bool, out: TextIO) -> int:
     """stdin: print the fixed source (or its diff); exit 1 if findings remain
-    (or, with `diff`, if there is a change)."""
+    (or, with `diff`, if there is a change).
+
+    The source goes out in the input's own encoding, BOM and line endings;
+    when no fix applies (or the input cannot be decoded, or its encoding
+    does not round-trip) stdout is the input, byte for byte."""
     if name.endswith(".ipynb"):
         return _fix_notebook_stdin(data, name, config, unsafe, diff, out)
     text, problem = decode(data, name)
     if problem is not None:
         if not diff:
-            out.write(data.decode("utf-8", "replace"))
+            _write_bytes(out, data)
+        _tell([problem])
         return 1
     outcome = fix_text(text, name, config, unsafe)
+    new_data, refused = data, False
+    if outcome.text != text:
+        try:
+            check_round_trip(data, text)
+            new_data = encode_like(outcome.text, data)
+        except EncodingLoses as exc:
+            _warn(f"{name}: not fixed: {exc}")
+            outcome, refused = Outcome(text, findings=_lint(text, name, config)), True
     if diff:
         out.write(unified_diff(text, outcome.text, name))
-        return int(outcome.text != text)
-    out.write(outcome.text)
-    for f in outcome.findings:  # stdout holds the code, so what is left goes to stderr
-        sys.stderr.write(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}\n")
+        return int(outcome.text != text or refused)
+    _write_bytes(out, new_data)
+    _tell(outcome.findings)
     return int(bool(outcome.findings))
 
 
