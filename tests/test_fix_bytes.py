@@ -2,7 +2,9 @@
 (\\n, \\r\\n, a lone \\r, mixed, none at the end), every encoding that
 round-trips, and nothing written for one that does not."""
 
+import os
 import re
+import stat
 import textwrap
 
 import pytest
@@ -152,3 +154,86 @@ def test_encodings_that_do_not_round_trip_are_never_fixed(bnlint, tmp_path, cook
         assert r.returncode == 1 and b"Traceback" not in r.stderr
         if flags == ["--diff"]:
             assert r.stdout == b""
+
+
+# -- file identity under --fix --------------------------------------------------
+def _tree(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    return tree
+
+
+def test_symlink_out_of_the_tree_is_not_followed(bnlint, tmp_path):
+    tree, outside = _tree(tmp_path), tmp_path / "outside.py"
+    outside.write_text(BUGGY)
+    (tree / "inside.py").write_text(BUGGY)
+    (tree / "link_out.py").symlink_to(outside)
+    (tree / "link_in.py").symlink_to(tree / "inside.py")
+    for given in (["."], ["link_out.py"], ["link_out.py", "inside.py"]):
+        r = bnlint("--fix", "--no-cache", *given, cwd=tree)
+        assert outside.read_text() == BUGGY, given
+        assert b"link_out.py: not fixed: it is a symlink to " in r.stderr and b"outside the linted tree" in r.stderr
+        assert (tree / "link_out.py").is_symlink()
+    assert (tree / "inside.py").read_text() == FIXED and (tree / "link_in.py").is_symlink()
+    r = bnlint("--diff", "--no-cache", "link_out.py", cwd=tree)  # --diff says what --fix would do
+    assert (r.returncode, r.stdout) == (1, b"") and b"not fixed" in r.stderr
+    # The tree is what was given: run from elsewhere, the outside file stays outside.
+    r = bnlint("--fix", "--no-cache", str(tree), cwd=tmp_path)
+    assert outside.read_text() == BUGGY and b"not fixed" in r.stderr
+
+
+def test_read_only_file_is_skipped_and_said(bnlint, tmp_path):
+    tree = _tree(tmp_path)
+    f = tree / "train.py"
+    f.write_text(BUGGY)
+    f.chmod(0o444)
+    r = bnlint("--fix", "--no-cache", ".", cwd=tree)
+    assert f.read_text() == BUGGY and stat.S_IMODE(f.stat().st_mode) == 0o444
+    assert b"train.py: not fixed: the file is read-only" in r.stderr and r.returncode == 1
+    assert b"BN001" in r.stdout  # the finding is still reported
+
+
+def test_mode_owner_and_xattrs_are_kept(bnlint, tmp_path):
+    tree = _tree(tmp_path)
+    f = tree / "train.py"
+    f.write_text(BUGGY)
+    f.chmod(0o751)
+    owner = (f.stat().st_uid, f.stat().st_gid)
+    if os.geteuid() == 0:  # root can give the file away: the fix must give it back
+        owner = (12345, 23456)
+        os.chown(f, *owner)
+    try:
+        os.setxattr(f, "user.bnlint_test", b"kept \x00 bytes")
+        xattrs = True
+    except (OSError, AttributeError):
+        xattrs = False
+    r = bnlint("--fix", "--no-cache", ".", cwd=tree)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f.read_text() == FIXED
+    st = f.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o751 and (st.st_uid, st.st_gid) == owner
+    if not xattrs:
+        pytest.skip("this file system has no user extended attributes")
+    assert os.getxattr(f, "user.bnlint_test") == b"kept \x00 bytes"
+
+
+def test_hard_linked_file_is_not_fixed(bnlint, tmp_path):
+    tree = _tree(tmp_path)
+    f, other = tree / "train.py", tmp_path / "cache_copy.py"
+    f.write_text(BUGGY)
+    os.link(f, other)
+    r = bnlint("--fix", "--no-cache", ".", cwd=tree)
+    assert f.read_text() == other.read_text() == BUGGY
+    assert os.path.samefile(f, other)
+    assert b"train.py: not fixed: the file has 2 hard links" in r.stderr
+
+
+def test_write_atomic_refuses_what_fixable_target_refuses(tmp_path):
+    from bnlint.fixes.write import NotWritable, write_atomic
+
+    outside, tree = tmp_path / "outside.py", _tree(tmp_path)
+    outside.write_bytes(b"x = 1\n")
+    (tree / "l.py").symlink_to(outside)
+    with pytest.raises(NotWritable):
+        write_atomic(str(tree / "l.py"), b"x = 2\n", b"x = 1\n", roots=[str(tree)])
+    assert outside.read_bytes() == b"x = 1\n" and sorted(p.name for p in tree.iterdir()) == ["l.py"]

@@ -19,7 +19,8 @@ from ..finding import Finding
 from .apply import choose, splice, wanted
 from .diff import unified_diff
 from .notebook import NotFixable, fix_notebook
-from .write import ChangedOnDisk, EncodingLoses, check_round_trip, encode_like, write_atomic
+from .write import (ChangedOnDisk, EncodingLoses, NotWritable, check_round_trip, encode_like, fixable_target,
+                    tree_roots, write_atomic)
 
 MAX_PASSES = 10
 
@@ -85,15 +86,20 @@ def _warn(message: str) -> None:
 
 
 def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
-              out: Optional[TextIO] = None) -> Totals:
-    """Fix files in place (`write`) or print their diffs to `out`."""
+              out: Optional[TextIO] = None, roots: Optional[Sequence[str]] = None) -> Totals:
+    """Fix files in place (`write`) or print their diffs to `out`.
+
+    `roots`: the linted tree (write.tree_roots of the paths the user gave);
+    None: each file's own directory. A file that must not be written
+    (write.fixable_target) or whose encoding does not round-trip is named on
+    stderr and counted in `refused`, with `--diff` too."""
     totals = Totals()
     for path in paths:
         data, problem = read_file(path)
         if problem is not None:
             continue
         if path.endswith(".ipynb"):
-            _fix_notebook_file(path, data, config, unsafe, write, out, totals)
+            _fix_notebook_file(path, data, config, unsafe, write, out, totals, roots)
             continue
         text, problem = decode(data, path)
         if problem is not None:
@@ -104,19 +110,28 @@ def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
         if outcome.text == text:
             continue
         try:
+            fixable_target(path, roots)
             check_round_trip(data, text)
             new_data = encode_like(outcome.text, data)
-        except EncodingLoses as exc:
+        except (EncodingLoses, NotWritable) as exc:
             _warn(f"{path}: not fixed: {exc}")
+            totals.refused += 1
+            continue
+        except OSError as exc:
+            _warn(f"{path}: not fixed: {exc.strerror or exc}")
             totals.refused += 1
             continue
         if out is not None:
             out.write(unified_diff(text, outcome.text, path))
         if write:
             try:
-                write_atomic(path, new_data, data)
+                write_atomic(path, new_data, data, roots)
             except ChangedOnDisk:
                 _warn(f"{path}: changed while being fixed; left alone")
+                continue
+            except NotWritable as exc:
+                _warn(f"{path}: not fixed: {exc}")
+                totals.refused += 1
                 continue
             except (OSError, UnicodeError) as exc:
                 _warn(f"{path}: cannot write the fix: {exc}")
@@ -127,7 +142,8 @@ def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
 
 
 def _fix_notebook_file(path: str, data: bytes, config: Config, unsafe: bool, write: bool,
-                       out: Optional[TextIO], totals: Totals) -> None:
+                       out: Optional[TextIO], totals: Totals,
+                       roots: Optional[Sequence[str]] = None) -> None:
     """One notebook: its cells' sources edited inside the JSON text; a notebook
     that cannot be fixed, or fixes that cannot be applied, are said on stderr."""
     try:
@@ -149,13 +165,23 @@ def _fix_notebook_file(path: str, data: bytes, config: Config, unsafe: bool, wri
     new = ("\ufeff" if bom else "") + outcome.text
     if new == text:
         return
+    try:
+        fixable_target(path, roots)
+    except (NotWritable, OSError) as exc:
+        _warn(f"{path}: not fixed: {getattr(exc, 'strerror', None) or exc}")
+        totals.refused += 1
+        return
     if out is not None:
         out.write(unified_diff(text, new, path))
     if write:
         try:
-            write_atomic(path, new.encode("utf-8"), data)
+            write_atomic(path, new.encode("utf-8"), data, roots)
         except ChangedOnDisk:
             _warn(f"{path}: changed while being fixed; left alone")
+            return
+        except NotWritable as exc:
+            _warn(f"{path}: not fixed: {exc}")
+            totals.refused += 1
             return
         except OSError as exc:
             _warn(f"{path}: cannot write the fix: {exc}")
@@ -236,7 +262,7 @@ def _fix_notebook_stdin(data: bytes, name: str, config: Config, unsafe: bool, di
 def fix_and_tell(paths: Sequence[str], config: Config, args, out: TextIO) -> int:
     """The CLI's `--fix` / `--diff` over files: 1 if anything changed (or would)."""
     totals = fix_files(paths, config, args.unsafe_fixes, write=not args.diff,
-                       out=out if args.diff else None)
+                       out=out if args.diff else None, roots=tree_roots(args.paths or ["."]))
     noun = "finding" if totals.fixed == 1 else "findings"
     where = f"in {totals.files} file{'' if totals.files == 1 else 's'}"
     if args.diff:

@@ -1,18 +1,35 @@
 """Writing a fixed file back: same encoding, BOM and line endings (the
-edits keep them), same permissions, and atomically, so an interrupted run
-leaves either the old file or the new one, never half of each."""
+edits keep them), same mode, owner and extended attributes, and
+atomically, so an interrupted run leaves either the old file or the new
+one, never half of each.
+
+What is not written (NotWritable, said per file): a file reached through a
+symlink whose target is outside the linted tree, a read-only file (no write
+bit, or no write access), a file with more than one hard link (a rename
+would break the link and writing in place is not atomic and would change
+every other name too, e.g. a package cache conda links into environments),
+and a file whose owner or extended attributes the new copy cannot keep.
+"""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
 import tempfile
 import tokenize
+from typing import Iterable, List, Optional
 
 
 class ChangedOnDisk(Exception):
     """The file changed between reading and writing; it is left alone."""
+
+
+class NotWritable(Exception):
+    """The file is left as it is, for a reason about the file itself (the
+    message says which: symlink out of the tree, read-only, hard links,
+    owner or extended attributes that cannot be kept)."""
 
 
 class EncodingLoses(Exception):
@@ -57,10 +74,92 @@ def check_round_trip(original: bytes, text: str) -> None:
                             "(decoding and encoding again changes them)")
 
 
-def write_atomic(path: str, data: bytes, expected: bytes) -> None:
-    """Replace the file at `path` (through symlinks) by `data`, if it still
-    holds `expected`: temp file in the same directory, fsync, rename."""
+def tree_roots(given: Iterable[str]) -> List[str]:
+    """The linted tree for paths given on the command line: each directory
+    given, and the directory of each file given (real paths)."""
+    roots = []
+    for path in given:
+        if path == "-":
+            continue
+        root = path if os.path.isdir(path) else (os.path.dirname(path) or os.curdir)
+        roots.append(os.path.realpath(root))
+    return roots
+
+
+def _inside(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:  # another drive, or a mix of absolute and relative
+        return False
+
+
+def fixable_target(path: str, roots: Optional[Iterable[str]] = None) -> str:
+    """The real path a fix of `path` writes to; raises NotWritable when it
+    must not be written (see the module docstring). `roots`: real paths of
+    the linted tree (tree_roots); None means the directory of `path`."""
     real = os.path.realpath(path)
+    roots = list(roots) if roots is not None else tree_roots([path])
+    if not any(_inside(real, root) for root in roots):
+        raise NotWritable(f"it is a symlink to {real}, outside the linted tree")
+    st = os.stat(real)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotWritable("not a regular file")
+    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(real, os.W_OK):
+        raise NotWritable("the file is read-only")
+    if st.st_nlink > 1:
+        raise NotWritable(f"the file has {st.st_nlink} hard links (a fix would break them or change every "
+                          "name at once); apply the --diff by hand")
+    return real
+
+
+def _keep_owner(tmp: str, st: os.stat_result) -> None:
+    try:
+        os.chown(tmp, st.st_uid, st.st_gid)
+    except OSError:
+        pass  # without privileges only one's own uid and groups can be set
+    got = os.stat(tmp)
+    if (got.st_uid, got.st_gid) != (st.st_uid, st.st_gid):
+        raise NotWritable(f"cannot keep the owner {st.st_uid}:{st.st_gid}")
+
+
+def _keep_xattrs(real: str, tmp: str) -> None:
+    """Copy `real`'s extended attributes to `tmp`; NotWritable if one cannot
+    be kept. Nothing to do where the OS or file system has none."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(real)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.ENOSYS, getattr(errno, "EOPNOTSUPP", errno.ENOTSUP)):
+            return
+        raise NotWritable(f"cannot read its extended attributes: {exc.strerror}") from None
+    for name in names:
+        value = os.getxattr(real, name)
+        try:
+            os.setxattr(tmp, name, value)
+        except OSError:
+            pass  # e.g. security.selinux: the new file may already have the same label
+        try:
+            kept = os.getxattr(tmp, name) == value
+        except OSError:
+            kept = False
+        if not kept:
+            raise NotWritable(f"cannot keep the extended attribute {name}")
+    for name in set(os.listxattr(tmp)) - set(names):  # e.g. a directory's default ACL
+        try:
+            os.removexattr(tmp, name)
+        except OSError:
+            pass
+
+
+def write_atomic(path: str, data: bytes, expected: bytes, roots: Optional[Iterable[str]] = None) -> None:
+    """Replace the file at `path` (through symlinks inside `roots`) by
+    `data`, if it still holds `expected`: temp file in the same directory
+    with the file's owner, extended attributes and mode, fsync, rename.
+
+    Raises NotWritable (see fixable_target; nothing written), ChangedOnDisk,
+    or OSError."""
+    real = fixable_target(path, roots)
     st = os.stat(real)
     directory = os.path.dirname(real) or "."
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".bnlint-tmp", dir=directory)
@@ -69,11 +168,9 @@ def write_atomic(path: str, data: bytes, expected: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        try:
-            os.chown(tmp, st.st_uid, st.st_gid)
-        except OSError:
-            pass  # only the owner's own uid/gid can be kept without privileges
+        _keep_owner(tmp, st)
+        _keep_xattrs(real, tmp)
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))  # after chown, which clears set-id bits
         with open(real, "rb") as fh:
             if fh.read() != expected:
                 raise ChangedOnDisk(path)
