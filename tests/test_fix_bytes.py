@@ -1,14 +1,19 @@
 """Fixes never lose or change a byte outside their edit: every line ending
 (\\n, \\r\\n, a lone \\r, mixed, none at the end), every encoding that
-round-trips, and nothing written for one that does not."""
+round-trips and nothing written for one that does not, stdin in its own
+encoding, the file's identity (symlinks, read-only, hard links, owner,
+xattrs), and no temp file left by SIGTERM or, after the next run, SIGKILL."""
 
 import os
 import re
+import signal
 import stat
+import subprocess
+import sys
 import textwrap
+import time
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -237,3 +242,65 @@ def test_write_atomic_refuses_what_fixable_target_refuses(tmp_path):
     with pytest.raises(NotWritable):
         write_atomic(str(tree / "l.py"), b"x = 2\n", b"x = 1\n", roots=[str(tree)])
     assert outside.read_bytes() == b"x = 1\n" and sorted(p.name for p in tree.iterdir()) == ["l.py"]
+
+
+# -- interrupted --fix ------------------------------------------------------------
+def _start_slow_fix(tree):
+    """A real `bnlint --fix` that waits between writing its temp file and the
+    rename (the test hook), and the temp file once it exists."""
+    env = dict(os.environ, BNLINT_TEST_WRITE_DELAY="60")
+    proc = subprocess.Popen([sys.executable, "-m", "bnlint", "--fix", "--no-cache", "."], cwd=tree, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120  # a hang guard, not a timing assertion
+    while time.monotonic() < deadline:
+        temps = [p for p in tree.iterdir() if p.name.endswith(".bnlint-tmp")]
+        if temps or proc.poll() is not None:
+            return proc, temps
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("no temp file appeared")
+
+
+def test_sigterm_mid_write_leaves_no_temp_file(tmp_path):
+    tree = _tree(tmp_path)
+    f = tree / "train.py"
+    f.write_text(BUGGY)
+    proc, temps = _start_slow_fix(tree)
+    assert len(temps) == 1 and temps[0].name.startswith(f".train.py.{proc.pid}."), temps
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert sorted(p.name for p in tree.iterdir()) == ["train.py"] and f.read_text() == BUGGY
+
+
+def test_sigkill_leftovers_are_swept_by_the_next_fix(bnlint, tmp_path):
+    tree = _tree(tmp_path)
+    f = tree / "train.py"
+    f.write_text(BUGGY)
+    proc, [left] = _start_slow_fix(tree)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert left.exists() and f.read_text() == BUGGY
+    legacy = tree / ".train.py.ab_cd123.bnlint-tmp"  # an older version's name, no pid
+    legacy.write_text("old")
+    past = time.time() - 10
+    for p in (left, legacy):
+        os.utime(p, (past, past))
+    # Never swept: not our exact pattern, newer than the run, a live process's, a symlink.
+    keep = {
+        ".train.py.bnlint-tmp": None,
+        "train.py.ab_cd123.bnlint-tmp": past,
+        f".train.py.{os.getpid()}.abcd1234.bnlint-tmp": past,  # this test process is alive
+        ".train.py.1.abcd1234.bnlint-tmp": time.time() + 3600,  # not older than the run
+    }
+    for name, when in keep.items():
+        (tree / name).write_text("not ours to remove")
+        if when is not None:
+            os.utime(tree / name, (when, when))
+    (tree / ".x.py.99999999.abcd1234.bnlint-tmp").symlink_to(f)
+    r = bnlint("--fix", "--no-cache", ".", cwd=tree)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not left.exists() and not legacy.exists()
+    assert f"removed ./{left.name}, left by an interrupted --fix".encode() in r.stderr
+    assert all((tree / name).exists() for name in keep) and (tree / ".x.py.99999999.abcd1234.bnlint-tmp").is_symlink()
+    assert f.read_text() == FIXED

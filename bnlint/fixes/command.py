@@ -8,7 +8,9 @@ away. A file with no applicable fix is never written, so its mtime stays.
 from __future__ import annotations
 
 import ast
+import os
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, TextIO
@@ -19,8 +21,8 @@ from ..finding import Finding
 from .apply import choose, splice, wanted
 from .diff import unified_diff
 from .notebook import NotFixable, fix_notebook
-from .write import (ChangedOnDisk, EncodingLoses, NotWritable, check_round_trip, encode_like, fixable_target,
-                    tree_roots, write_atomic)
+from .write import (ChangedOnDisk, EncodingLoses, NotWritable, check_round_trip, cleanup_on_signals, encode_like,
+                    fixable_target, sweep_stale_temps, tree_roots, write_atomic)
 
 MAX_PASSES = 10
 
@@ -245,7 +247,7 @@ def _fix_notebook_stdin(data: bytes, name: str, config: Config, unsafe: bool, di
     except (UnicodeDecodeError, NotFixable) as exc:
         _warn(f"{name}: not fixed: {exc}")
         if not diff:
-            out.write(data.decode("utf-8", "replace"))
+            _write_bytes(out, data)
         return 1
     if outcome.skipped:
         _warn(f"{name}: {outcome.skipped} fix{'' if outcome.skipped == 1 else 'es'} not applied")
@@ -259,10 +261,21 @@ def _fix_notebook_stdin(data: bytes, name: str, config: Config, unsafe: bool, di
     return int(bool(left))
 
 
+def _sweep(paths: Sequence[str], started: float) -> None:
+    """Remove stale temp files of an earlier, killed `--fix` next to the
+    files this run may write (write.sweep_stale_temps), and say so."""
+    for directory in dict.fromkeys(os.path.dirname(p) or os.curdir for p in paths):
+        for stale in sweep_stale_temps(directory, started):
+            _warn(f"removed {stale}, left by an interrupted --fix")
+
+
 def fix_and_tell(paths: Sequence[str], config: Config, args, out: TextIO) -> int:
     """The CLI's `--fix` / `--diff` over files: 1 if anything changed (or would)."""
-    totals = fix_files(paths, config, args.unsafe_fixes, write=not args.diff,
-                       out=out if args.diff else None, roots=tree_roots(args.paths or ["."]))
+    if not args.diff:
+        _sweep(paths, time.time())
+    with cleanup_on_signals():  # SIGTERM mid-write leaves no temp file
+        totals = fix_files(paths, config, args.unsafe_fixes, write=not args.diff,
+                           out=out if args.diff else None, roots=tree_roots(args.paths or ["."]))
     noun = "finding" if totals.fixed == 1 else "findings"
     where = f"in {totals.files} file{'' if totals.files == 1 else 's'}"
     if args.diff:

@@ -13,13 +13,31 @@ and a file whose owner or extended attributes the new copy cannot keep.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
+import re
+import signal
 import stat
 import tempfile
+import threading
+import time
 import tokenize
-from typing import Iterable, List, Optional
+from typing import Iterable, Iterator, List, Optional, Set
+
+
+# Temp files are `.NAME.PID.XXXXXXXX.bnlint-tmp` (XXXXXXXX: tempfile's 8
+# random characters) next to NAME; older versions wrote `.NAME.XXXXXXXX.bnlint-tmp`.
+TEMP_SUFFIX = ".bnlint-tmp"
+_TEMP_NAME = re.compile(r"\.(?P<name>.+?)\.(?:(?P<pid>[0-9]+)\.)?[a-z0-9_]{8}\.bnlint-tmp\Z")
+# Test hook: seconds to wait between writing a temp file and renaming it,
+# so a test can kill a run mid-write. Unset in normal use.
+_DELAY_ENV = "BNLINT_TEST_WRITE_DELAY"
+# Temp files this process is writing now (removed on SIGTERM/SIGHUP).
+_LIVE: Set[str] = set()
+_PREVIOUS: dict = {}  # signal -> the handler cleanup_on_signals replaced
+_CLEANUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class ChangedOnDisk(Exception):
@@ -162,12 +180,17 @@ def write_atomic(path: str, data: bytes, expected: bytes, roots: Optional[Iterab
     real = fixable_target(path, roots)
     st = os.stat(real)
     directory = os.path.dirname(real) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".bnlint-tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                               dir=directory)
+    _LIVE.add(tmp)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        delay = os.environ.get(_DELAY_ENV)
+        if delay:
+            time.sleep(float(delay))
         _keep_owner(tmp, st)
         _keep_xattrs(real, tmp)
         os.chmod(tmp, stat.S_IMODE(st.st_mode))  # after chown, which clears set-id bits
@@ -176,11 +199,10 @@ def write_atomic(path: str, data: bytes, expected: bytes, roots: Optional[Iterab
                 raise ChangedOnDisk(path)
         os.replace(tmp, real)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
         raise
+    finally:
+        _LIVE.discard(tmp)
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -191,3 +213,87 @@ def write_atomic(path: str, data: bytes, expected: bytes, roots: Optional[Iterab
         pass
     finally:
         os.close(dir_fd)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _on_signal(signum, frame) -> None:
+    for tmp in list(_LIVE):  # the originals are untouched until their rename
+        _unlink_quietly(tmp)
+    _LIVE.clear()
+    signal.signal(signum, _PREVIOUS.get(signum, signal.SIG_DFL))
+    os.kill(os.getpid(), signum)  # then die of it (or run the caller's own handler)
+
+
+@contextlib.contextmanager
+def cleanup_on_signals() -> Iterator[None]:
+    """While in this block, SIGTERM and SIGHUP first remove the temp files
+    being written, then act as before (by default: end the process). Only
+    in the main thread (elsewhere Python cannot set handlers); a signal
+    the process ignores stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    installed = []
+    for signum in _CLEANUP_SIGNALS:
+        previous = signal.getsignal(signum)
+        if previous in (signal.SIG_IGN, None) or signum in _PREVIOUS:
+            continue
+        _PREVIOUS[signum] = previous
+        signal.signal(signum, _on_signal)
+        installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            signal.signal(signum, _PREVIOUS.pop(signum))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # an earlier process with our pid: this run's own files are newer
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # someone else's process (or a pid no process can have)
+    return True
+
+
+def sweep_stale_temps(directory: str, started: float) -> List[str]:
+    """Remove the temp files an interrupted `--fix` (SIGKILL, power loss)
+    left in `directory`, and return their paths. Only regular files named
+    exactly as write_atomic names them, owned by this user, last modified
+    before `started` (time.time() seconds at the start of this run) and,
+    when the name carries a pid, of a process that no longer runs."""
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.endswith(TEMP_SUFFIX):
+            continue
+        m = _TEMP_NAME.match(entry.name)
+        if m is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mtime >= started:
+            continue
+        if m.group("pid") is not None and _alive(int(m.group("pid"))):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(entry.path)
+    return removed
