@@ -56,6 +56,7 @@ class Api:
     tf1_compat_modules: FrozenSet[str] = frozenset()
     symbolic_inputs: FrozenSet[str] = frozenset()
     conventional_imports: Tuple[Tuple[str, str], ...] = ()
+    model_call_parameters: Tuple[str, ...] = ()
 
     def canonical(self, qualified: str) -> str:
         """Fold one spelling of a TF/Keras name onto the canonical one of
@@ -179,4 +180,5 @@ def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
         symbolic_inputs=fs("symbolic_inputs"),
         conventional_imports=tuple(sorted((str(k), str(v)) for k, v in
                                           (data.get("conventional_imports") or {}).items())),
+        model_call_parameters=tuple(data.get("model_call_parameters") or []),
     )

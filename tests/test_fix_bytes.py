@@ -174,9 +174,9 @@ def test_symlink_out_of_the_tree_is_not_followed(bnlint, tmp_path):
     (tree / "inside.py").write_text(BUGGY)
     (tree / "link_out.py").symlink_to(outside)
     (tree / "link_in.py").symlink_to(tree / "inside.py")
-    for given in (["."], ["link_out.py"], ["link_out.py", "inside.py"]):
-        r = bnlint("--fix", "--no-cache", *given, cwd=tree)
-        assert outside.read_text() == BUGGY, given
+    for paths in (["."], ["link_out.py"], ["link_out.py", "inside.py"]):
+        r = bnlint("--fix", "--no-cache", *paths, cwd=tree)
+        assert outside.read_text() == BUGGY, paths
         assert b"link_out.py: not fixed: it is a symlink to " in r.stderr and b"outside the linted tree" in r.stderr
         assert (tree / "link_out.py").is_symlink()
     assert (tree / "inside.py").read_text() == FIXED and (tree / "link_in.py").is_symlink()

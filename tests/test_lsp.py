@@ -221,6 +221,22 @@ async def test_the_rules_quick_fix_applies_and_relint_is_clean(client, tmp_path)
     assert await published(client, uri, 2) == []
 
 
+@pytest.mark.parametrize("call", ["model(images, mask)", "model(images for _ in (0,))"])
+async def test_no_broken_quick_fix_is_offered(client, tmp_path, call):
+    """`model(x, mask)`: `training=` would be passed twice (no fix); a bare
+    generator gets its parentheses. An offered fix always parses."""
+    await initialize(client, tmp_path)
+    text = with_call_line(CALL.replace("model(images)", call))
+    uri = open_doc(client, tmp_path / "train.py", text)
+    [diag] = await published(client, uri, 1)
+    actions = await code_actions(client, uri, diag.range, [diag])
+    assert [a for a in actions if a.title.startswith("Disable")]
+    for a in actions:
+        if a.title.startswith("Fix "):
+            compile(apply_edits(text, a.edit.changes[uri]), "train.py", "exec")
+    assert len([a for a in actions if a.title.startswith("Fix ")]) == (0 if "mask" in call else 1)
+
+
 async def test_quick_fix_actions_are_the_engines_fixes(client, tmp_path):
     await initialize(client, tmp_path)
     offered = expected = 0

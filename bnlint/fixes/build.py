@@ -37,23 +37,16 @@ class FixContext:
         return node_edits(self.module, self.source, changes, self.where)
 
 
-def offer(fix: Optional[Fix], source: str) -> Optional[Fix]:
-    """The single gate every fix passes before it is offered: it must have
-    edits (and, where bnlint.fixes.validate exists, pass its checks)."""
+def offer(fix: Optional[Fix], source: str, tree=None) -> Optional[Fix]:
+    """The single gate every fix passes before it is offered anywhere
+    (JSON, --fix, --diff, the editor): it must have edits and pass
+    validate.check_fix (parses, no argument twice); else None, and the
+    finding keeps no fix. `tree`: `ast.parse(source)` when at hand."""
     if fix is None or not fix.edits:
         return None
-    try:
-        from . import validate  # type: ignore[attr-defined]
-    except ImportError:
-        return fix
-    check = getattr(validate, "check_fix", None) or getattr(validate, "validate_fix", None)
-    if check is None:
-        return fix
-    try:
-        ok = check(source, fix)
-    except Exception:
-        return None
-    return fix if ok else None
+    from .validate import validated
+
+    return validated(fix, source, tree)
 
 
 def build_fix(fctx: Optional[FixContext], rule, report) -> Optional[Fix]:
@@ -65,4 +58,4 @@ def build_fix(fctx: Optional[FixContext], rule, report) -> Optional[Fix]:
         fix = fixer(fctx, report)
     except Exception:  # a fixer bug must not cost the finding itself
         return None
-    return offer(fix, fctx.source)
+    return offer(fix, fctx.source, getattr(fctx.ctx.model, "tree", None))

@@ -331,16 +331,36 @@ def _defaults_to_training(cls: Scope) -> bool:
 
 
 # -- fixes (libcst, built only for files with findings) -----------------------
-def _with_training_true(call):
+def _with_training_true(call, api):
     import libcst as cst
 
     from ..fixes.layout import add_keyword
 
-    for i, arg in enumerate(call.args):
+    args = list(call.args)
+    for i, arg in enumerate(args):
         if arg.keyword is not None and arg.keyword.value == "training":
-            args = list(call.args)
             args[i] = arg.with_changes(value=cst.Name("True"))
             return call.with_changes(args=args)
+    plain = [i for i, a in enumerate(args) if a.keyword is None and not a.star]
+    slot = list(api.model_call_parameters).index("training")
+    if len(plain) > slot:
+        # Keras' call(inputs, training=None, mask=None): this argument is
+        # `training`. Only a literal None in that slot, with nothing after
+        # it, can become the keyword; otherwise no fix (api.yaml).
+        i = plain[slot]
+        value = args[i].value
+        if i != len(args) - 1 or not (isinstance(value, cst.Name) and value.value == "None"):
+            return None
+        none = cst.SimpleWhitespace("")
+        args[i] = args[i].with_changes(keyword=cst.Name("training"), value=cst.Name("True"),
+                                       equal=cst.AssignEqual(whitespace_before=none, whitespace_after=none))
+        return call.with_changes(args=args)
+    if len(args) == 1 and isinstance(args[0].value, cst.GeneratorExp) and not args[0].value.lpar:
+        # `model(v for v in xs)`: a generator needs its own parentheses once
+        # a second argument follows.
+        gen = args[0].value
+        call = call.with_changes(args=[args[0].with_changes(
+            value=gen.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))])
     return add_keyword(call, "training", cst.Name("True"))
 
 
@@ -351,7 +371,7 @@ def fix_missing(fctx, report):
     from ..finding import Fix
 
     call = fctx.locate(report.node, cst.Call)
-    new = _with_training_true(call) if call is not None else None
+    new = _with_training_true(call, fctx.ctx.api) if call is not None else None
     if new is None:
         return None
     safety = "safe" if report.context.get("safe") else "unsafe"
@@ -369,7 +389,7 @@ def fix_direct_call(fctx, report):
     call = fctx.locate(report.node, cst.Call)
     if call is None or not isinstance(call.func, cst.Attribute):
         return None
-    new = _with_training_true(call.with_changes(func=call.func.value))
+    new = _with_training_true(call.with_changes(func=call.func.value), fctx.ctx.api)
     if new is None:
         return None
     return Fix("Call the model (`__call__`) with `training=True` instead of `.call()`", "unsafe",
