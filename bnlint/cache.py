@@ -1,21 +1,43 @@
-"""Content-hash cache of findings under .bnlint_cache/.
+"""Content-hash cache of findings, kept in the user's cache directory.
+
+The cache is untrusted input: a repository can commit files where a cache
+might be, and anyone can compute a content hash. So:
+
+- Where: `$XDG_CACHE_HOME/bnlint/projects/<sha256 of the project's real
+  absolute path>/` (`~/.cache/...` without XDG_CACHE_HOME), never inside
+  the linted tree unless `--cache-dir` says so.
+- Bound to the user: each entry carries an HMAC-SHA256 under a per-user
+  secret (`$XDG_CACHE_HOME/bnlint/secret`, 32 random bytes, mode 0600,
+  checked to be a regular file of this user that nobody else can read).
+  An entry made anywhere else (a committed `.bnlint_cache/`, another user)
+  is a miss, so it can neither hide a finding nor inject one.
+- Bounded: an entry is read only if it is a regular file (opened without
+  following a symlink, without blocking on a FIFO) of at most
+  MAX_ENTRY_BYTES; a dependency is hashed only if it is a regular file of
+  at most MAX_DEPENDENCY_BYTES (a dependency named `/dev/zero` or a FIFO is
+  a miss, never a hang or a memory blow-up).
+- Not written through links: the cache directory and its shard
+  directories must not be symlinks; temp files are created exclusively and
+  renamed into place.
 
 Key: the file's bytes, its path, bnlint's version, the config, the rule
-data files and the Keras flavour of the environment. Entries are written
-atomically (temp file + rename), so two runs at once never see half an
-entry; each entry carries the SHA-256 of its findings, so a truncated or
-bit-flipped entry (a full disk, a bad copy) is a miss, never a wrong answer.
+data files and the Keras flavour. Entries are written atomically (temp
+file + rename), so two runs at once never see half an entry; a truncated
+or altered entry fails its HMAC and is a miss, never a wrong answer.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import hmac
 import json
 import os
+import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from . import __version__
 from .config import Config
@@ -23,7 +45,14 @@ from .finding import Finding
 from .flavour import installed_flavour
 from .resources import rules_dir
 
-CACHE_DIR_NAME = ".bnlint_cache"
+CACHE_DIR_NAME = ".bnlint_cache"  # the old in-tree location (still excluded from linting)
+MAX_ENTRY_BYTES = 16 * 1024 * 1024  # bytes; a larger entry is a miss
+MAX_DEPENDENCY_BYTES = 8 * 1024 * 1024  # bytes; as engine.MAX_FILE_BYTES
+SECRET_BYTES = 32
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @lru_cache(maxsize=1)
@@ -35,13 +64,127 @@ def _rules_digest() -> str:
     return h.hexdigest()
 
 
+def user_cache_root() -> Path:
+    """`$XDG_CACHE_HOME/bnlint` (an absolute XDG_CACHE_HOME only, as the XDG
+    spec says), else `~/.cache/bnlint`."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "bnlint"
+
+
+def default_cache_dir(project_root: str) -> Path:
+    """The cache directory of the project at `project_root` (any path to it)."""
+    real = os.path.realpath(os.path.abspath(project_root))
+    return user_cache_root() / "projects" / hashlib.sha256(os.fsencode(real)).hexdigest()[:32]
+
+
+def read_bounded(path: str, limit: int, follow: bool = False) -> Optional[bytes]:
+    """The bytes of the regular file at `path` if it has at most `limit`
+    bytes, else None (missing, too large, a directory, FIFO, device or
+    socket, or a symlink when not `follow`). Never blocks on a FIFO."""
+    flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | (0 if follow else _NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:  # grew while being read
+                return None
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _secret_ok(st: os.stat_result) -> bool:
+    return (stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
+            and not st.st_mode & 0o077 and st.st_size == SECRET_BYTES)
+
+
+def user_secret(root: Optional[Path] = None) -> Optional[bytes]:
+    """The per-user HMAC key in `root` (user_cache_root()), made on first
+    use; None when it cannot be made or is not trustworthy (then there is
+    no cache)."""
+    root = root or user_cache_root()
+    path = root / "secret"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+        except FileNotFoundError:
+            if not _make_secret(root, path):
+                return None
+            continue
+        except OSError:
+            return None
+        try:
+            if not _secret_ok(os.fstat(fd)):
+                return None
+            data = os.read(fd, SECRET_BYTES + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return data if len(data) == SECRET_BYTES else None
+    return None
+
+
+def _make_secret(root: Path, path: Path) -> bool:
+    """Create the secret whole or not at all: a private temp file, linked
+    to its name only if no one else got there first."""
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".secret-")  # mode 0600
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(SECRET_BYTES))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another run made it first: use theirs
+        return True
+    except OSError:
+        return False
+    finally:
+        _unlink_quietly(tmp)
+
+
+def _real_dir(path: Path) -> bool:
+    """A directory that is not a symlink."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 class Cache:
-    def __init__(self, directory: Optional[str], config: Config) -> None:
-        root = Path(directory) if directory else Path(config.root or os.getcwd()) / CACHE_DIR_NAME
-        self.dir = root
+    """Findings by (path, content, config); see the module docstring.
+
+    `directory`: `--cache-dir`, else default_cache_dir(config.root or the
+    working directory). `secret`: the HMAC key (tests); by default the
+    user's (user_secret)."""
+
+    def __init__(self, directory: Optional[str], config: Config, secret: Optional[bytes] = None) -> None:
+        self.dir = Path(directory) if directory else default_cache_dir(config.root or os.getcwd())
+        self.in_user_dir = directory is None
         salt = "\0".join((__version__, config.cache_key(), _rules_digest(), installed_flavour()))
         self.salt = salt.encode()
-        self.writable = True
+        self.secret = secret if secret is not None else user_secret()
+        self.writable = self.secret is not None
 
     def _key(self, path: str, data: bytes) -> str:
         h = hashlib.sha256(self.salt)
@@ -49,23 +192,34 @@ class Cache:
         h.update(data)
         return h.hexdigest()
 
+    def _mac(self, key: str, payload: str, dependencies: str) -> str:
+        message = "\0".join((key, payload, dependencies)).encode("utf-8", "surrogatepass")
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
     def _file(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key}.json"
 
     def get(self, path: str, data: bytes) -> Optional[List[Finding]]:
+        if self.secret is None:
+            return None
         key = self._key(path, data)
+        raw = read_bounded(str(self._file(key)), MAX_ENTRY_BYTES)
+        if raw is None:
+            return None
         try:
-            with open(self._file(key), "r", encoding="utf-8") as fh:
-                entry = json.load(fh)
-            payload = entry["findings"]
-            if entry["key"] != key or entry["sha256"] != hashlib.sha256(payload.encode()).hexdigest():
+            entry = json.loads(raw)
+            payload, dependencies = entry["findings"], entry["dependencies"]
+            if not isinstance(payload, str) or not isinstance(dependencies, str) or entry["key"] != key:
+                return None
+            if not hmac.compare_digest(str(entry["mac"]), self._mac(key, payload, dependencies)):
                 return None
             findings = [Finding.from_dict(d) for d in json.loads(payload)]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            deps = json.loads(dependencies)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
         if not all(_well_typed(f, path) for f in findings):
             return None
-        if not _dependencies_unchanged(entry.get("dependencies", [])):
+        if not _dependencies_unchanged(deps):
             return None
         return findings
 
@@ -75,17 +229,28 @@ class Cache:
             return
         key = self._key(path, data)
         target = self._file(key)
+        digests = []
+        for dep in dependencies:
+            ok, digest = _digest_of(dep)
+            if not ok:
+                return  # a dependency we cannot hash safely: not cached
+            digests.append([dep, digest])
         try:
             payload = json.dumps([f.to_dict() for f in findings])
+            deps = json.dumps(digests)
         except (TypeError, ValueError):
             return  # not serialisable (a bug elsewhere): just not cached
-        entry = {"key": key, "sha256": hashlib.sha256(payload.encode()).hexdigest(), "findings": payload,
-                 "dependencies": [[dep, _digest_of(dep)] for dep in dependencies]}
+        entry = {"key": key, "findings": payload, "dependencies": deps, "mac": self._mac(key, payload, deps)}
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.dir / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# Created by bnlint.\n*\n", encoding="utf-8")
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not _real_dir(self.dir):
+                self.writable = False  # a symlinked cache directory is not written through
+                return
+            target.parent.mkdir(exist_ok=True, mode=0o700)
+            if not _real_dir(target.parent):
+                return  # nor a symlinked shard
+            if not self.in_user_dir:
+                _write_gitignore(self.dir)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -98,19 +263,47 @@ class Cache:
             self.writable = False  # read-only tree or a full disk: run without a cache
 
 
-def _digest_of(path: str) -> Optional[str]:
+def _write_gitignore(directory: Path) -> None:
+    """`*` in a `--cache-dir` inside a repository; created exclusively,
+    never through a symlink."""
     try:
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
-        return None
+        fd = os.open(directory / ".gitignore", os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ELOOP):
+            return
+        raise
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# Created by bnlint.\n*\n")
+
+
+def _digest_of(path: str) -> Tuple[bool, Optional[str]]:
+    """(True, sha256) for a regular file within MAX_DEPENDENCY_BYTES,
+    (True, None) when nothing is there, (False, None) for anything else
+    (a device, a FIFO, too large, unreadable): never blocks or reads
+    without bound."""
+    if not isinstance(path, str):
+        return False, None
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return True, None
+    except (OSError, ValueError):
+        return False, None
+    data = read_bounded(path, MAX_DEPENDENCY_BYTES, follow=True)
+    if data is None:
+        return False, None
+    return True, hashlib.sha256(data).hexdigest()
 
 
 def _dependencies_unchanged(dependencies) -> bool:
     """Each [path, sha256] a cached result was computed from still holds
     (a null digest: the file did not exist, and still must not)."""
     try:
-        return all(_digest_of(dep) == digest for dep, digest in dependencies)
+        for dep, digest in dependencies:
+            ok, now = _digest_of(dep)
+            if not ok or now != digest:
+                return False
+        return True
     except (TypeError, ValueError):
         return False
 

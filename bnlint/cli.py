@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="count findings per rule")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
-    check.add_argument("--no-cache", action="store_true", help="do not read or write .bnlint_cache/")
-    check.add_argument("--cache-dir", help="where to keep the cache (default: .bnlint_cache/ at the project root)")
+    check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    check.add_argument("--cache-dir", help="where to keep the cache (default: a directory for this project "
+                       "under $XDG_CACHE_HOME/bnlint, ~/.cache/bnlint)")
     check.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: cores)")
     check.add_argument("--config", type=Path, help="a pyproject.toml or .bnlint.yaml to use")
     check.add_argument("--keras", choices=("auto", "2", "3"), help="which Keras the code runs under")

@@ -8,6 +8,7 @@ just means no cache.
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from bnlint.cache import Cache
 from bnlint.config import Config
 from bnlint.engine import RunStats, lint_paths
+from bnlint.finding import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").rglob("*.py"))
@@ -31,9 +33,9 @@ def tree(tmp_path):
     return src
 
 
-def cli(tree: Path, *args):
+def cli(tree: Path, *args, env=None):
     proc = subprocess.run([sys.executable, "-m", "bnlint", "--output-format", "json", *args, "."],
-                          cwd=tree, capture_output=True, timeout=300)
+                          cwd=tree, capture_output=True, timeout=300, env={**os.environ, **(env or {})})
     assert proc.returncode in (0, 1), proc.stderr.decode()
     return json.loads(proc.stdout)
 
@@ -140,18 +142,126 @@ def test_cache_key_covers_config(tree, tmp_path):
     assert cli(tree, "--cache-dir", str(cache_dir)) == all_rules
 
 
-def test_default_cache_dir_is_ignored_by_git(tree):
+def test_default_cache_is_in_the_users_cache_dir_not_the_tree(tree, tmp_path):
     subprocess.run(["git", "init", "-q", str(tree)], check=True)
-    cli(tree)
-    assert (tree / ".bnlint_cache" / ".gitignore").exists()
+    xdg = tmp_path / "xdg"
+    env = {"XDG_CACHE_HOME": str(xdg)}
+    want = cli(tree, "--no-cache")
+    assert cli(tree, env=env) == want and cli(tree, env=env) == want
+    assert not (tree / ".bnlint_cache").exists()
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tree,
                             capture_output=True, text=True).stdout
-    assert ".bnlint_cache" not in status
+    assert status.strip() == "\n".join(f"?? {p.name}" for p in sorted(tree.glob("*.py"))).strip()
+    [project] = (xdg / "bnlint" / "projects").iterdir()
+    assert entries(project)
+    secret = xdg / "bnlint" / "secret"
+    assert secret.stat().st_size == 32 and stat.S_IMODE(secret.stat().st_mode) == 0o600
 
 
 def test_cache_object_ignores_entry_for_other_bytes(tmp_path):
-    cache = Cache(str(tmp_path), Config())
+    cache = Cache(str(tmp_path), Config(), secret=b"s" * 32)
     cache.put("a.py", b"one", [])
     assert cache.get("a.py", b"one") == []
     assert cache.get("a.py", b"two") is None
     assert cache.get("b.py", b"one") is None
+
+
+# -- the cache is untrusted input ---------------------------------------------------
+def _forge(cache_dir: Path, tree: Path, secret: bytes):
+    """What an attacker who knows the key scheme commits: entries under
+    their own secret that say the buggy files are clean and a clean file
+    has a finding (with terminal escape codes in it)."""
+    forger = Cache(str(cache_dir), Config(), secret=secret)
+    files = sorted(tree.glob("*.py"))
+    for p in files:
+        rel = f"./{p.name}"  # the CLI's path for a file found under "."
+        fake = Finding("BN001", "\x1b[2J\x1b]0;pwned\x07 fake", rel, 1, 1, 1, 2, name="x")
+        forger.put(rel, p.read_bytes(), [] if "buggy" in p.name or "bn00" in p.name else [fake])
+    return files
+
+
+def test_a_committed_cache_neither_hides_nor_injects(tree, tmp_path):
+    want = cli(tree, "--no-cache")
+    assert want, "the examples have findings to hide"
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    _forge(tree / ".bnlint_cache", tree, secret=b"attacker-secret-32-bytes-long!!!")
+    assert cli(tree, env=env) == want  # the in-tree directory is not the cache any more
+    assert cli(tree, "--cache-dir", str(tree / ".bnlint_cache"), env=env) == want  # nor trusted when named
+    assert cli(tree, "--cache-dir", str(tree / ".bnlint_cache"), env=env) == want  # nor after a run
+
+
+def test_a_symlinked_cache_dir_is_not_written_through(tree, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tree / ".bnlint_cache").symlink_to(elsewhere)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    want = cli(tree, "--no-cache")
+    assert cli(tree, "--cache-dir", str(tree / ".bnlint_cache"), env=env) == want
+    assert list(elsewhere.iterdir()) == []
+    # Nor a shard directory that is a link.
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    for shard in ("%02x" % i for i in range(256)):
+        (cache_dir / shard).symlink_to(elsewhere)
+    assert cli(tree, "--cache-dir", str(cache_dir), env=env) == want
+    assert list(elsewhere.iterdir()) == []
+
+
+_HOSTILE = """
+import hashlib, json, os, sys
+from pathlib import Path
+from bnlint.cache import Cache, MAX_ENTRY_BYTES
+from bnlint.config import Config
+d = Path(sys.argv[1])
+c = Cache(str(d), Config(), secret=b"s" * 32)
+fifo = str(d / "fifo")
+os.mkfifo(fifo)
+# A dependency list naming /dev/zero and a FIFO, under a valid MAC.
+for i, dep in enumerate(["/dev/zero", fifo, "/dev/stdin"]):
+    key = c._key(f"f{i}.py", b"data")
+    deps = json.dumps([[dep, "0" * 64]])
+    entry = {"key": key, "findings": "[]", "dependencies": deps, "mac": c._mac(key, "[]", deps)}
+    c._file(key).parent.mkdir(parents=True, exist_ok=True)
+    c._file(key).write_text(json.dumps(entry))
+    assert c.get(f"f{i}.py", b"data") is None, dep
+# put() does not hash them either (it does not cache such a result).
+c.put("g.py", b"data", [], dependencies=["/dev/zero", fifo])
+assert c.get("g.py", b"data") is None
+# The entry itself: a FIFO, a link to /dev/zero, too large, deeply nested.
+for i, make in enumerate([
+        lambda p: os.mkfifo(p),
+        lambda p: os.symlink("/dev/zero", p),
+        lambda p: p.write_bytes(b" " * (MAX_ENTRY_BYTES + 1)),
+        lambda p: p.write_bytes(b"[" * 1_000_000)]):
+    key = c._key(f"h{i}.py", b"data")
+    c._file(key).parent.mkdir(parents=True, exist_ok=True)
+    make(c._file(key))
+    assert c.get(f"h{i}.py", b"data") is None, i
+print("ok")
+"""
+
+
+def test_hostile_entries_and_dependencies_neither_hang_nor_exhaust_memory(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", _HOSTILE, str(tmp_path)], capture_output=True,
+                          timeout=120, stdin=subprocess.PIPE,  # a hang guard, not a timing assertion
+                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert proc.returncode == 0 and proc.stdout == b"ok\n", proc.stderr.decode()
+
+
+def test_an_untrustworthy_secret_means_no_cache(tree, tmp_path):
+    xdg = tmp_path / "xdg"
+    (xdg / "bnlint").mkdir(parents=True)
+    secret = xdg / "bnlint" / "secret"
+    secret.write_bytes(b"k" * 32)
+    secret.chmod(0o644)  # readable by others: anyone could forge entries
+    want = cli(tree, "--no-cache")
+    assert cli(tree, env={"XDG_CACHE_HOME": str(xdg)}) == want
+    assert not (xdg / "bnlint" / "projects").exists()
+    assert secret.read_bytes() == b"k" * 32  # left as it was
+
+
+def test_entries_of_another_secret_are_misses(tmp_path):
+    mine = Cache(str(tmp_path), Config(), secret=b"m" * 32)
+    theirs = Cache(str(tmp_path), Config(), secret=b"t" * 32)
+    theirs.put("a.py", b"one", [])
+    assert theirs.get("a.py", b"one") == [] and mine.get("a.py", b"one") is None
