@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bnlint.finding import Finding
 from bnlint.report import FORMATS
+from bnlint.report.escape import printable
 from bnlint.specs import load_specs
 
 from conftest import ROOT, run_bnlint
@@ -242,7 +243,7 @@ def test_formats_survive_any_text(message, filename, line, column, cell):
     gh = FORMATS["github"]([f], {})
     assert gh.count("\n") == 1
     _, props, msg = parse_command(gh.rstrip("\n"))
-    assert msg == message
+    assert msg == printable(message)  # control characters escaped (report/escape.py)
     junit = ET.fromstring(FORMATS["junit"]([f], {}).encode("utf-8"))
     failure = junit.find("./testsuite/testcase/failure")
     assert failure.get("type") == "BN001"

@@ -18,6 +18,7 @@ from typing import List, Optional, Sequence, TextIO
 from ..config import Config
 from ..engine import decode, lint_bytes, lint_text, read_file
 from ..finding import Finding
+from ..report.escape import printable
 from .apply import choose, splice, wanted
 from .diff import unified_diff
 from .notebook import NotFixable, fix_notebook
@@ -84,7 +85,7 @@ class Totals:
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"bnlint: {message}\n")
+    sys.stderr.write(f"bnlint: {printable(message)}\n")
 
 
 def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
@@ -205,7 +206,7 @@ def _write_bytes(out: TextIO, data: bytes) -> None:
 
 def _tell(findings: Sequence[Finding]) -> None:
     for f in findings:  # stdout holds the code, so findings go to stderr
-        sys.stderr.write(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}\n")
+        sys.stderr.write(printable(f"{f.filename}:{f.line}:{f.column}: {f.code} {f.message}") + "\n")
 
 
 def fix_stdin(data: bytes, name: str, config: Config, unsafe: bool, diff: bool, out: TextIO) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Dict, List
 
 from ..finding import Finding
+from .escape import printable
 
 
 def format_concise(findings: List[Finding], sources: Dict[str, str]) -> str:
-    return "".join(f"{f.location()}: {f.code} {f.message}\n" for f in findings)
+    return "".join(f"{printable(f.location())}: {printable(f.code)} {printable(f.message)}\n" for f in findings)

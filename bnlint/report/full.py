@@ -9,6 +9,7 @@ from typing import Dict, List
 
 from ..finding import Finding
 from ..specs import load_specs
+from .escape import printable
 
 
 _FLAVOURS = {"keras3": "Keras 3", "keras2": "Keras 2 (tf_keras)"}
@@ -18,18 +19,19 @@ def format_full(findings: List[Finding], sources: Dict[str, str]) -> str:
     specs = load_specs()
     out = []
     for f in findings:
-        out.append(f"{f.location()}: {f.code} {f.message}")
+        out.append(f"{printable(f.location())}: {printable(f.code)} {printable(f.message)}")
         lines = re.split(r"\r\n|\r|\n", sources.get(f.filename, ""))
         if f.cell is not None:  # a notebook: show the cell's line, not the JSON's
             from ..notebook import cell_source
             lines = cell_source(sources.get(f.filename, ""), f.cell).splitlines()
         if 0 < f.line <= len(lines):
             raw = lines[f.line - 1]
-            text = raw.expandtabs(4)
-            # Columns count characters; measure on the expanded text so a tab
-            # before the span does not shift the caret.
-            start = len(raw[:f.column - 1].expandtabs(4))
-            end = len(raw[:f.end_column - 1].expandtabs(4)) if f.end_line == f.line else len(text)
+            text = printable(raw.expandtabs(4))
+            # Columns count characters; measure on the expanded (and escaped)
+            # text so a tab or a control character before the span does not
+            # shift the caret.
+            start = len(printable(raw[:f.column - 1].expandtabs(4)))
+            end = len(printable(raw[:f.end_column - 1].expandtabs(4))) if f.end_line == f.line else len(text)
             out.append(f"  {f.line:>4} | {text}")
             out.append(f"       | {' ' * start}{'^' * max(1, end - start)}")
         if f.extra.get("detail"):

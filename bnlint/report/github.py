@@ -15,10 +15,13 @@ from typing import Dict, List
 
 from ..finding import Finding
 from ..specs import severity_of
+from .escape import printable
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escaped for a workflow command: control characters first (they would
+    reach the job log's terminal emulation), then the command's own `%`."""
+    return printable(text).replace("%", "%25")
 
 
 def _property(text: str) -> str:
