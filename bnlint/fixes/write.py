@@ -180,9 +180,10 @@ def write_atomic(path: str, data: bytes, expected: bytes, roots: Optional[Iterab
     real = fixable_target(path, roots)
     st = os.stat(real)
     directory = os.path.dirname(real) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.{os.getpid()}.", suffix=TEMP_SUFFIX,
-                               dir=directory)
-    _LIVE.add(tmp)
+    with _signals_held():  # a SIGTERM between creating and registering would leave it
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                                   dir=directory)
+        _LIVE.add(tmp)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -220,6 +221,20 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGTERM/SIGHUP wait until the block ends (where the OS can hold them)."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None or not _CLEANUP_SIGNALS:
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, _CLEANUP_SIGNALS)
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
 
 
 def _on_signal(signum, frame) -> None:
