@@ -79,7 +79,7 @@ def _covering(tree: ast.Module, lines: _Lines, lo: int, hi: int) -> Optional[Tup
         suite = suites.pop()
         # Statements of a suite are in source order: the last one starting
         # at or before `lo` is the only candidate.
-        keys = [s.lineno for s in suite]
+        keys = _starts(tree, suite)
         i = bisect.bisect_right(keys, _line_of(lines, lo)) - 1
         candidates = []
         for j in range(i, -1, -1):  # `a; b`: several statements start on one line
@@ -94,6 +94,23 @@ def _covering(tree: ast.Module, lines: _Lines, lo: int, hi: int) -> Optional[Tup
                 suites = _suites(stmt)
                 break
     return best
+
+
+_KEYS: tuple = (None, {})  # (tree, id(suite) -> first lines of its statements)
+
+
+def _starts(tree: ast.Module, suite: List[ast.stmt]) -> List[int]:
+    """The first line of each statement of `suite`, kept per tree (so a
+    thousand fixes in one block cost one list, not a thousand)."""
+    global _KEYS
+    last, table = _KEYS
+    if last is not tree:
+        table = {}
+        _KEYS = (tree, table)
+    keys = table.get(id(suite))
+    if keys is None:
+        keys = table[id(suite)] = [s.lineno for s in suite]
+    return keys
 
 
 def _line_of(lines: _Lines, offset: int) -> int:
