@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bnlint.config import Config
 from bnlint.engine import lint_text
-from bnlint.finding import Edit, Fix
+from bnlint.finding import Edit, Finding, Fix
 from bnlint.fixes.apply import splice
 from bnlint.fixes.command import fix_text
 from bnlint.fixes.validate import check_fix, validated
@@ -144,3 +144,19 @@ def test_dedented_example_with_decorators_and_classes():
         """)
     [f] = [f for f in lint_text(src, "x.py", KERAS3) if f.code == "BN002"]
     assert f.fix is not None and check_fix(f.fix, src) is None
+
+
+def test_a_pass_that_does_not_parse_keeps_the_fixes_that_do(monkeypatch):
+    """Fixes that each pass validate but break the code together (none known
+    today; a guard for the kind): --fix keeps the ones that still parse
+    instead of dropping every fix in the file."""
+    import bnlint.fixes.command as command
+
+    src = "a = f(x)\nb = g(y)\n"
+    good = Fix("good", "safe", (Edit(src.index("x)") + 1, src.index("x)") + 1, ", 1"),))
+    bad = Fix("bad", "safe", (Edit(src.index("y)") + 1, src.index("y)") + 1, ", ("),))
+    lints = iter([[Finding("BN001", "m", "x.py", 1, 1, 1, 2, fix=good),
+                   Finding("BN001", "m", "x.py", 2, 1, 2, 2, fix=bad)]])
+    monkeypatch.setattr(command, "_lint", lambda text, filename, config: next(lints, []))
+    out = fix_text(src, "x.py", KERAS3)
+    assert out.text == "a = f(x, 1)\nb = g(y)\n" and out.fixed == 1 and out.broken

@@ -68,13 +68,32 @@ def fix_text(text: str, filename: str, config: Config, unsafe: bool = False) -> 
         if new in seen:
             return outcome
         if not _parses(new, filename):
+            # Together they break the code (each alone passed validate):
+            # keep the ones that still parse, one at a time, not none at all.
             outcome.broken = True
-            return outcome
+            taken, new = _those_that_parse(outcome.text, taken, filename)
+            if not taken or new in seen:
+                return outcome
         seen.add(new)
         outcome.text = new
         outcome.fixed += len(taken)
     outcome.findings = _lint(outcome.text, filename, config)
     return outcome
+
+
+def _those_that_parse(text: str, fixes: Sequence, filename: str):
+    """The fixes (in order) whose edits, added one fix at a time, keep
+    `text` parsing, and the text with them applied. One parse per fix:
+    only on the rare path where a pass did not parse."""
+    taken, edits, new = [], [], text
+    for fix in fixes:
+        extra = [e for e in fix.edits if e not in edits]
+        candidate = splice(text, sorted(edits + extra, key=lambda e: e.start))
+        if _parses(candidate, filename):
+            taken.append(fix)
+            edits += extra
+            new = candidate
+    return taken, new
 
 
 @dataclass
@@ -109,7 +128,8 @@ def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
             continue
         outcome = fix_text(text, path, config, unsafe)
         if outcome.broken:
-            _warn(f"{path}: a fix produced code that does not parse; not applied (please report this bug)")
+            _warn(f"{path}: fixes together produced code that does not parse; those were not applied "
+                  "(please report this bug)")
         if outcome.text == text:
             continue
         try:
