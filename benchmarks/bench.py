@@ -1,13 +1,19 @@
-"""bnlint against flake8 and Fixit on one checkout, in one run.
+"""bnlint against flake8, ruff and Fixit on one or more checkouts, in one run.
 
-    python benchmarks/bench.py /work/bench/keras [--jobs 2] [--flake8 CMD]
-        [--fixit CMD] [--fixit-timeout 300] [--copies 1,2,4] [--json out.json]
+    python benchmarks/bench.py /work/bench/keras /work/bench/tfheavy [--jobs 2]
+        [--flake8 CMD] [--ruff CMD] [--fixit CMD] [--fixit-timeout 300]
+        [--copies 1,2,4] [--json out.json]
 
-Measures, each tool in its own child process: bnlint cold (fresh cache
-directory), bnlint warm (same cache again), `flake8 -j N`, and `fixit lint`
-when it is installed (stopped at --fixit-timeout; the time is then a lower
-bound). Then bnlint cold and warm on the tree copied 2x and 4x into a temp
-directory, with the time per file, to show that growth is linear.
+For each checkout given (e.g. keras and the TF-heavy corpus of
+benchmarks/tfheavy), measures, each tool in its own child process: bnlint
+cold (fresh cache directory), bnlint warm (same cache again), `flake8 -j N`
+(use one with its default plugins only), `ruff check --select E,F,W
+--no-cache` when ruff is installed, and `fixit lint` when it is installed
+(stopped at --fixit-timeout; the time is then a lower bound). Then bnlint
+cold and warm on the tree copied 2x and 4x into a temp directory, with the
+time per file, to show that growth is linear. The last lines compare every
+checkout with the targets (cold <= 0.2x flake8, warm <= 0.5 s, peak RSS <=
+500 MB).
 
 Peak RSS is given two ways: the largest sum over the live process tree
 (parent plus workers, sampled from /proc every 10 ms) and the largest
@@ -161,6 +167,15 @@ def run_flake8(cmd: List[str], path: str, jobs: int) -> Dict:
     return res
 
 
+def run_ruff(cmd: List[str], path: str) -> Dict:
+    """`ruff check --select E,F,W` without its cache (a cold run, as flake8's)."""
+    res = measure(cmd + ["check", "--select", "E,F,W", "--no-cache", "--output-format", "concise",
+                         "--exit-zero", path])
+    res["findings"] = sum(1 for line in res["stdout"].splitlines() if re.match(r".+:\d+:\d+: ", line))
+    res["files"] = res["parsed"] = count_py_files(path)
+    return res
+
+
 def run_fixit(cmd: List[str], path: str, timeout: float) -> Dict:
     res = measure(cmd + ["lint", path], timeout=timeout)
     res["findings"] = len(re.findall(r"@\d+:\d+ ", res["stdout"]))
@@ -213,55 +228,35 @@ HEADER = (f"{'run':<22} {'wall s':>9} {'cpu s':>8} {'RSS tree':>10} {'RSS 1 proc
           f"{'files':>7} {'parsed':>7} {'findings':>9} {'ms/file':>9}")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--_bnlint"]:
-        return _bnlint_child(argv[1], argv[3:])
-    parser = argparse.ArgumentParser(description="bnlint vs flake8 vs Fixit on one checkout")
-    parser.add_argument("path", help="a checkout, e.g. /work/bench/keras")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--flake8", default=None,
-                        help="flake8 command (default: flake8 on PATH); use one with default plugins only")
-    parser.add_argument("--fixit", default=None, help="fixit command (default: fixit next to this Python, or on PATH)")
-    parser.add_argument("--fixit-timeout", type=float, default=300.0)
-    parser.add_argument("--copies", default="1,2,4", help="tree multiples for the growth check")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of each bnlint and flake8 measurement; the fastest counts (load only adds)")
-    parser.add_argument("--json", help="also write every figure to this file")
-    args = parser.parse_args(argv)
+TARGETS = {"cold/flake8": 0.2, "warm s": 0.5, "rss MB": 500.0}
 
-    path = os.path.abspath(args.path)
-    bindir = Path(sys.executable).parent
-    flake8 = shlex.split(args.flake8) if args.flake8 else [shutil.which("flake8") or str(bindir / "flake8")]
-    fixit_path = shutil.which("fixit", path=str(bindir)) or shutil.which("fixit")
-    fixit = shlex.split(args.fixit) if args.fixit else ([fixit_path] if fixit_path else None)
 
-    from bnlint import __version__
-    head = subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    print(f"checkout: {path} @ {head or 'unknown'}")
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, jobs={args.jobs}, "
-          f"load average {os.getloadavg()[0]:.1f} at start")
-    print(f"bnlint {__version__}; flake8: {tool_version(flake8)}")
-    print(f"fixit: {tool_version(fixit) if fixit else 'not installed'}")
+def bench_one(path: str, args, flake8: List[str], ruff: Optional[List[str]],
+              fixit: Optional[List[str]], scratch: str) -> Dict[str, Dict]:
+    """Every measurement of one checkout; keys are the row names printed."""
     results: Dict[str, Dict] = {}
-    scratch = tempfile.mkdtemp(prefix="bnlint-bench-")
-    try:
-        caches = [os.path.join(scratch, f"cache-x1-{i}") for i in range(args.repeat)]
-        results["bnlint cold"] = best([lambda c=c: run_bnlint(path, c, args.jobs) for c in caches])
-        results["bnlint warm"] = best([lambda: run_bnlint(path, caches[0], args.jobs)] * args.repeat)
-        results[f"flake8 -j{args.jobs}"] = best([lambda: run_flake8(flake8, path, args.jobs)] * args.repeat)
-        if fixit:
-            results["fixit lint"] = run_fixit(fixit, path, args.fixit_timeout)
-        for n in [int(x) for x in args.copies.split(",") if x.strip() and int(x) > 1]:
-            tree = make_copies(path, n, scratch)
-            caches = [os.path.join(scratch, f"cache-x{n}-{i}") for i in range(args.repeat)]
-            results[f"bnlint cold x{n}"] = best([lambda c=c: run_bnlint(tree, c, args.jobs) for c in caches])
-            results[f"bnlint warm x{n}"] = best([lambda: run_bnlint(tree, caches[0], args.jobs)] * args.repeat)
-            shutil.rmtree(tree, ignore_errors=True)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    tag = Path(path).name
+    caches = [os.path.join(scratch, f"cache-{tag}-x1-{i}") for i in range(args.repeat)]
+    results["bnlint cold"] = best([lambda c=c: run_bnlint(path, c, args.jobs) for c in caches])
+    results["bnlint warm"] = best([lambda: run_bnlint(path, caches[0], args.jobs)] * args.repeat)
+    results[f"flake8 -j{args.jobs}"] = best([lambda: run_flake8(flake8, path, args.jobs)] * args.repeat)
+    if ruff:
+        results["ruff E,F,W"] = best([lambda: run_ruff(ruff, path)] * args.repeat)
+    if fixit:
+        results["fixit lint"] = run_fixit(fixit, path, args.fixit_timeout)
+    for n in [int(x) for x in args.copies.split(",") if x.strip() and int(x) > 1]:
+        tree = make_copies(path, n, os.path.join(scratch, tag))
+        caches = [os.path.join(scratch, f"cache-{tag}-x{n}-{i}") for i in range(args.repeat)]
+        results[f"bnlint cold x{n}"] = best([lambda c=c: run_bnlint(tree, c, args.jobs) for c in caches])
+        results[f"bnlint warm x{n}"] = best([lambda: run_bnlint(tree, caches[0], args.jobs)] * args.repeat)
+        shutil.rmtree(tree, ignore_errors=True)
+    return results
 
+
+def report_one(path: str, head: str, results: Dict[str, Dict], args) -> Dict[str, float]:
+    """Print one checkout's table and ratios; return the ratios."""
     print()
+    print(f"== {path} @ {head or 'unknown'}")
     print(HEADER)
     for name, r in results.items():
         print(fmt_row(name, r))
@@ -274,31 +269,94 @@ def main(argv: Optional[List[str]] = None) -> int:
     ratios = {
         "cold/flake8": cold["wall"] / f8["wall"],
         "warm/flake8": warm["wall"] / f8["wall"],
+        "warm s": warm["wall"],
     }
-    print()
     print(f"bnlint cold / flake8 -j{args.jobs}: {ratios['cold/flake8']:.3f}   (target <= 0.2)")
     print(f"bnlint warm / flake8 -j{args.jobs}: {ratios['warm/flake8']:.3f}   warm {warm['wall']:.2f} s (target <= 0.5 s)")
+    if "ruff E,F,W" in results:
+        ratios["cold/ruff"] = cold["wall"] / results["ruff E,F,W"]["wall"]
+        print(f"ruff E,F,W: {results['ruff E,F,W']['wall']:.2f} s; bnlint cold / ruff: {ratios['cold/ruff']:.1f}")
     if "fixit lint" in results:
         fx = results["fixit lint"]
         bound = "<=" if fx["timed_out"] else "="
         ratios["cold/fixit"] = cold["wall"] / fx["wall"]
         print(f"bnlint cold / fixit: {bound} {ratios['cold/fixit']:.4f}")
     peak = max(r["rss_tree_mb"] for k, r in results.items() if k.startswith("bnlint"))
+    ratios["rss MB"] = peak
     print(f"bnlint peak RSS (process tree, any run): {peak:.0f} MB (target <= 500 MB)")
     per = {k: 1000 * r["wall"] / r["files"] for k, r in results.items()
            if k.startswith("bnlint cold") and r.get("files")}
-    if per:
+    if len(per) > 1:
         base = per["bnlint cold"]
         growth = ", ".join(f"{(k.split()[-1] if k != 'bnlint cold' else 'x1')}: {v:.2f} ms/file "
                            f"({v / base:.2f}x)" for k, v in per.items())
         print(f"growth (cold, time per file): {growth}")
+    return ratios
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--_bnlint"]:
+        return _bnlint_child(argv[1], argv[3:])
+    parser = argparse.ArgumentParser(description="bnlint vs flake8, ruff and Fixit on one or more checkouts")
+    parser.add_argument("paths", nargs="+", metavar="path",
+                        help="checkouts, e.g. /work/bench/keras benchmarks/tfheavy/corpus")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--flake8", default=None,
+                        help="flake8 command (default: flake8 on PATH); use one with default plugins only")
+    parser.add_argument("--ruff", default=None, help="ruff command (default: ruff next to this Python, or on PATH)")
+    parser.add_argument("--fixit", default=None, help="fixit command (default: fixit next to this Python, or on PATH)")
+    parser.add_argument("--no-fixit", action="store_true", help="skip Fixit even when it is installed")
+    parser.add_argument("--fixit-timeout", type=float, default=300.0)
+    parser.add_argument("--copies", default="1,2,4", help="tree multiples for the growth check")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each bnlint, flake8 and ruff measurement; the fastest counts (load only adds)")
+    parser.add_argument("--json", help="also write every figure to this file")
+    args = parser.parse_args(argv)
+
+    paths = [os.path.abspath(p) for p in args.paths]
+    bindir = Path(sys.executable).parent
+    flake8 = shlex.split(args.flake8) if args.flake8 else [shutil.which("flake8") or str(bindir / "flake8")]
+    ruff_path = shutil.which("ruff", path=str(bindir)) or shutil.which("ruff")
+    ruff = shlex.split(args.ruff) if args.ruff else ([ruff_path] if ruff_path else None)
+    fixit_path = shutil.which("fixit", path=str(bindir)) or shutil.which("fixit")
+    fixit = None if args.no_fixit else (shlex.split(args.fixit) if args.fixit else ([fixit_path] if fixit_path else None))
+
+    from bnlint import __version__
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, jobs={args.jobs}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    print(f"bnlint {__version__}; flake8: {tool_version(flake8)}")
+    print(f"ruff: {tool_version(ruff) if ruff else 'not installed'}; fixit: {tool_version(fixit) if fixit else 'not run'}")
+    every: Dict[str, Dict] = {}
+    scratch = tempfile.mkdtemp(prefix="bnlint-bench-")
+    try:
+        for path in paths:
+            head = subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True,
+                                  text=True).stdout.strip()
+            results = bench_one(path, args, flake8, ruff, fixit, scratch)
+            every[path] = {"commit": head, "results": results,
+                           "ratios": report_one(path, head, results, args)}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    print()
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (figures are rough when the machine is loaded)")
+    print(f"{'checkout':<40} {'files':>6} {'cold/flake8':>12} {'warm s':>8} {'RSS MB':>8} {'ruff s':>7}  targets met")
+    for path, data in every.items():
+        ra, res = data["ratios"], data["results"]
+        met = [k for k, limit in TARGETS.items() if ra[k] <= limit]
+        ruff_s = f"{res['ruff E,F,W']['wall']:.2f}" if "ruff E,F,W" in res else "-"
+        print(f"{Path(path).name:<40} {str(res['bnlint cold'].get('files')):>6} {ra['cold/flake8']:>12.3f} "
+              f"{ra['warm s']:>8.2f} {ra['rss MB']:>8.0f} {ruff_s:>7}  "
+              f"{len(met)}/{len(TARGETS)}" + ("" if len(met) == len(TARGETS) else
+                                              " (missed: " + ", ".join(k for k in TARGETS if k not in met) + ")"))
     if args.json:
-        for r in results.values():
-            r.pop("stdout", None)
-            r.pop("stderr", None)
+        for data in every.values():
+            for r in data["results"].values():
+                r.pop("stdout", None)
+                r.pop("stderr", None)
         with open(args.json, "w") as fh:
-            json.dump({"checkout": path, "commit": head, "jobs": args.jobs, "results": results,
-                       "ratios": ratios}, fh, indent=2)
+            json.dump({"jobs": args.jobs, "targets": TARGETS, "checkouts": every}, fh, indent=2)
     return 0
 
 
