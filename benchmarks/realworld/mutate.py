@@ -3,12 +3,18 @@
 
     python benchmarks/realworld/mutate.py CHECKOUTS [--keras 3]
 
-For each row of mutants.csv: replace `find` by `replace` in the file, lint the
+For each row of mutants.csv: replace `find` by `replace` in the file (several
+edits in one mutant: `find` and `replace` hold as many ` ||| `-separated
+parts, applied in order, each of which must be present), lint the
 whole repository checkout with bnlint's API (no cache), restore the file,
 and count the mutant as caught when a finding of the expected rule appears
 anywhere in the repository that was not there before the edit. Rows whose
-`find` string is missing are reported as errors. Writes
-results/mutants.json and prints a table.
+`find` string is missing are reported as errors. The `kind` column says how
+a mutant was made: `edit` = one literal edit whose result is the bug's usual
+form, `token` = a one-token edit that matches the rule's own pattern (a weak
+test of recall), `realistic` = the bug as it is written in
+the wild (several edits, the code still runs). Writes results/mutants.json
+and prints a table with a count per kind.
 """
 
 from __future__ import annotations
@@ -53,20 +59,25 @@ def main(argv=None) -> int:
         root = Path(args.checkouts) / row["repo"].replace("/", "+")
         path = root / row["file"]
         entry = {k: row[k] for k in ("repo", "file", "expect", "why")}
+        entry["kind"] = row.get("kind") or "token"
         if not path.is_file():
             entry["status"] = "missing checkout"
             report.append(entry)
             continue
         original = path.read_bytes()
         text = original.decode("utf-8")
-        if row["find"] not in text:
+        finds, replaces = row["find"].split(" ||| "), row["replace"].split(" ||| ")
+        if len(finds) != len(replaces) or any(f not in text for f in finds):
             entry["status"] = "find string not found"
             report.append(entry)
             continue
+        mutated = text
+        for f, r in zip(finds, replaces):
+            mutated = mutated.replace(f, r)
         if row["repo"] not in baselines:
             baselines[row["repo"]] = lint_repo(root, args.keras)
         try:
-            path.write_bytes(text.replace(row["find"], row["replace"]).encode("utf-8"))
+            path.write_bytes(mutated.encode("utf-8"))
             after = lint_repo(root, args.keras)
         finally:
             path.write_bytes(original)
@@ -83,8 +94,13 @@ def main(argv=None) -> int:
     judged = sum(1 for e in report if e["status"] in ("caught", "missed"))
     for e in report:
         extra = "; ".join(e.get("new_findings", [])[:4])
-        print(f"{e['status']:8s} {e['expect']} {e['repo']} {e['file']}  {extra}")
+        print(f"{e['status']:8s} {e['expect']} {e['kind']:<9} {e['repo']} {e['file']}  {extra}")
     print(f"\ncaught {caught} of {judged} mutants")
+    for kind in sorted({e["kind"] for e in report}):
+        mine = [e for e in report if e["kind"] == kind]
+        for rule in sorted({e["expect"] for e in mine}):
+            sel = [e for e in mine if e["expect"] == rule and e["status"] in ("caught", "missed")]
+            print(f"  {kind:<9} {rule}: {sum(e['status'] == 'caught' for e in sel)}/{len(sel)}")
     return 0
 
 
