@@ -3,12 +3,12 @@
 
     python benchmarks/realworld/clone.py CHECKOUTS [--source URL_TEMPLATE]
 
-Makes CHECKOUTS/owner+name for each entry of manifest.yaml and
-manifest_heldout.yaml and manifest_heldout2.yaml (or the --manifest files given) and checks out
+Makes CHECKOUTS/owner+name for each entry of manifest.yaml,
+manifest_heldout.yaml, manifest_heldout2.yaml and manifest_recall.yaml (or the --manifest files given) and checks out
 the pinned commit (detached). Existing checkouts are only moved to the
 pinned commit. URL_TEMPLATE defaults to https://github.com/{repo}.git;
 `{repo}` is owner/name and `{dir}` is owner+name, so a local mirror works
-too, e.g. --source /srv/mirrors/{dir}.
+too, e.g. --source /srv/mirrors/{dir} (a bare mirror works).
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("checkouts")
     ap.add_argument("--manifest", action="append",
-                    help="manifest(s) to clone (default: all three manifests)")
+                    help="manifest(s) to clone (default: all four manifests)")
     ap.add_argument("--source", default="https://github.com/{repo}.git")
     args = ap.parse_args(argv)
     root = Path(args.checkouts)
     root.mkdir(parents=True, exist_ok=True)
     failed = []
     manifests = args.manifest or [str(HERE / name) for name in
-                                  ("manifest.yaml", "manifest_heldout.yaml", "manifest_heldout2.yaml")]
+                                  ("manifest.yaml", "manifest_heldout.yaml", "manifest_heldout2.yaml",
+                                   "manifest_recall.yaml")]
     entries = [e for m in manifests for e in load_manifest(Path(m))]
     for entry in entries:
         dest = root / entry["dir"]

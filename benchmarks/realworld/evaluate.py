@@ -4,10 +4,11 @@
     python benchmarks/realworld/evaluate.py CHECKOUTS [--cli]
 
 Runs run.py on manifest.yaml (results/), manifest_heldout.yaml
-(results/heldout/) and manifest_heldout2.yaml (results/heldout2/), then the
-recall probe mutate.py (results/mutants.json), and prints the precision
-tables and the probe summary. CHECKOUTS is the
-folder clone.py filled.
+(results/heldout/), manifest_heldout2.yaml (results/heldout2/) and
+manifest_recall.yaml (results/recall_set/), then the recall probe mutate.py
+(results/mutants.json) and the recall scorer recall.py (results/recall.json),
+and prints the precision tables, the probe summary and the recall table.
+CHECKOUTS is the folder clone.py filled.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main(argv=None) -> int:
         ("main set", HERE / "manifest.yaml", HERE / "results"),
         ("held-out set", HERE / "manifest_heldout.yaml", HERE / "results" / "heldout"),
         ("second held-out set", HERE / "manifest_heldout2.yaml", HERE / "results" / "heldout2"),
+        ("recall set", HERE / "manifest_recall.yaml", HERE / "results" / "recall_set"),
     ]
     for title, manifest, results in runs:
         print(f"== {title}: {manifest.name} -> {results.relative_to(HERE)}", flush=True)
@@ -42,6 +44,11 @@ def main(argv=None) -> int:
         print(text[text.index("## Precision"):])
     print("== recall probe (mutate.py)", flush=True)
     out = subprocess.run([py, str(HERE / "mutate.py"), args.checkouts], capture_output=True, text=True)
+    print(out.stdout)
+    if out.returncode:
+        return out.returncode
+    print("== recall on bugs labelled by reading (recall.py)", flush=True)
+    out = subprocess.run([py, str(HERE / "recall.py"), args.checkouts], capture_output=True, text=True)
     print(out.stdout)
     return out.returncode
 
