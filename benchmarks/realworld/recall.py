@@ -162,7 +162,7 @@ def main(argv=None) -> int:
     with open(args.json, "w", encoding="utf-8") as fh:
         json.dump({"per_rule": {g: dict(c) for g, c in per_rule.items()}, "misses": misses, "hits": hits,
                    "false_positives_in_correct_regions": false_pos, "unlabelled": dict(unlabelled),
-                   "findings": findings}, fh, indent=1)
+                   "findings_per_repo": {repo: len(fs) for repo, fs in findings.items()}}, fh, indent=1)
     return 0
 
 
