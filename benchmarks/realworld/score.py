@@ -13,7 +13,8 @@ known_correct.csv: training code read by hand and judged correct
     repo, file, start, end, rules, why
 Any finding of the listed rules (`*` for all three) between start and end
 is a false positive on known-correct code; a loop with none counts as
-clean. Misses noticed while reading are in labels.csv with verdict FN.
+clean. Misses noticed while reading are in labels.csv with verdict FN; an
+FN row whose finding a later run reports counts as a TP of that run.
 """
 
 from __future__ import annotations
@@ -57,11 +58,15 @@ def evaluate(findings: List[dict], labels_path: Path, known_path: Path,
         rule, verdict = row["rule"], row["verdict"].upper()
         key = (row["repo"], row["file"], int(row["line"]), rule)
         if verdict == "FN":
-            misses.append(row)
-            continue
+            if key not in present:
+                misses.append(row)
+                continue
+            verdict = "TP"  # a miss labelled earlier that this run finds: a true positive now
         if key not in present:
             stale.append(row)
             continue
+        if key in labelled:
+            continue  # one verdict per finding (an FN row and a later TP row for the same line)
         labelled.add(key)
         counts.setdefault(rule, Counter())[verdict] += 1
         if verdict == "TP" and row.get("reason", "").lower().startswith("latent"):
