@@ -18,8 +18,9 @@ repository's root (`bnlint check --output-format json --no-cache --exit-zero
   positive on code read and judged correct.
 
 Labels are only as good as one reader: `sure=no` rows are counted separately.
-A hit whose findings are all worded "if it holds ..." (bnlint 0.1's message
-for a model whose contents it could not see) is counted as `hedged`: a
+A hit whose findings are all worded "if it holds ..." (bnlint's wording, in
+the message or the JSON `detail`, for a model whose contents it could not
+see) is counted as `hedged`: a
 guess that happened to be right, which the same guess makes wrong on
 BN-free models.
 """
@@ -74,7 +75,9 @@ def run_bnlint(cmd: List[str], repo_root: Path, keras: str) -> List[dict]:
     for f in json.loads(proc.stdout or "[]"):
         rel = os.path.relpath(os.path.join(repo_root, f["filename"]), repo_root).replace(os.sep, "/")
         key = f"{rel}#cell{f['cell']}" if f.get("cell") is not None else rel
-        out.append({"code": f["code"], "file": key, "line": int(f["line"]), "message": f["message"]})
+        # the explanation moved from `message` to `detail` after 06dc799: keep both
+        text = f["message"] + (" " + f["detail"] if f.get("detail") else "")
+        out.append({"code": f["code"], "file": key, "line": int(f["line"]), "message": text})
     return out
 
 
