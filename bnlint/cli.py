@@ -16,15 +16,12 @@ from typing import Dict, List, Optional, Sequence
 
 from . import __version__
 from .config import Config, ConfigError, _codes, load_config, with_command_line_selection
+from .errors import UsageError
 from .finding import Finding, sort_findings
 from .report import FORMATS
 from .specs import load_specs
 
 SUBCOMMANDS = ("check", "rule", "confirm", "server")
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):

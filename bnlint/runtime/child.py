@@ -28,9 +28,11 @@ def _install_hooks() -> None:
     finder = install()
 
     def on_tensorflow(module):
+        from .graph_hooks import instrument_graph_mode
         from .step_hooks import instrument_tensorflow
 
         instrument_tensorflow(module)
+        instrument_graph_mode()
 
     def on_keras(module):
         from .layer_hooks import instrument_keras3

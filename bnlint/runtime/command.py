@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..errors import UsageError
+
 DEFAULT_MAX_STEPS = 3
 DEFAULT_TIMEOUT = 600.0
 
@@ -37,8 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _usage_error(message: str) -> Exception:
-    from ..cli import UsageError
-
     return UsageError(f"bnlint confirm: {message}")
 
 

@@ -57,16 +57,17 @@ def patch_optimizer_method(cls, name: str) -> None:
 
 
 def instrument_tensorflow(tf_module) -> None:
+    """Count steps of `tf.function`s, track GradientTape, map AutoGraph lines.
+
+    TF1 sessions are graph_hooks.instrument_graph_mode's (the child calls both).
+    """
     from tensorflow.python.autograph.pyct import loader
     from tensorflow.python.eager import backprop
     from tensorflow.python.eager.polymorphic_function import polymorphic_function
 
-    from .graph_hooks import instrument_graph_mode
-
     _patch_function_call(polymorphic_function.Function)
     _patch_tape(backprop.GradientTape)
     _patch_autograph_loader(loader)
-    instrument_graph_mode()
 
 
 def _patch_function_call(cls) -> None:
