@@ -19,6 +19,7 @@ import traceback
 
 from . import recorder as _rec
 from .import_hook import install
+from .reaper import die_with_parent
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 _OWN_FILES = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
@@ -88,9 +89,13 @@ def run(argv) -> int:
     parser.add_argument("--result", required=True)
     parser.add_argument("--max-steps", type=int, required=True)
     parser.add_argument("--module", action="store_true")
+    parser.add_argument("--parent", type=int, default=0)
     parser.add_argument("target")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     opts = parser.parse_args(argv)
+    # If bnlint dies without a chance to stop us (SIGKILL), stop too.
+    if die_with_parent(signal.SIGTERM) and opts.parent and os.getppid() != opts.parent:
+        return 0  # bnlint is already gone
     script = _module_file(opts.target) if opts.module else os.path.abspath(opts.target)
     rec = _rec.Recorder(opts.result, opts.max_steps, script)
     _rec.RECORDER = rec

@@ -8,6 +8,7 @@ heavy: TensorFlow only ever loads in the child process.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 import sys
@@ -18,6 +19,48 @@ from ..errors import UsageError
 
 DEFAULT_MAX_STEPS = 3
 DEFAULT_TIMEOUT = 600.0
+MAX_STEPS_LIMIT = 10 ** 9
+TIMEOUT_LIMIT = 7 * 24 * 3600.0  # seconds; a longer run is not a confirmation
+
+
+def _check_steps(value: int) -> Optional[str]:
+    """The complaint about a --max-steps value, or None when it is usable."""
+    if not 1 <= value <= MAX_STEPS_LIMIT:
+        return f"must be a whole number from 1 to {MAX_STEPS_LIMIT}, not {value}"
+    return None
+
+
+def _check_timeout(value: float) -> Optional[str]:
+    """The complaint about a --timeout value (seconds), or None when it is usable.
+
+    nan, inf, 0, negative and absurdly large values would make a timeout that
+    never fires (nan compares false with everything)."""
+    if not (math.isfinite(value) and 0 < value <= TIMEOUT_LIMIT):
+        return (f"must be a number of seconds above 0 and at most {TIMEOUT_LIMIT:g} "
+                f"(7 days), not {value!r}")
+    return None
+
+
+def _steps_type(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    problem = _check_steps(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def _timeout_type(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    problem = _check_timeout(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run a module, like `python -m MODULE`; what follows goes to the module")
     parser.add_argument("script_args", nargs=argparse.REMAINDER,
                         help="arguments for the script (after `--`)")
-    parser.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS,
+    parser.add_argument("--max-steps", type=_steps_type, default=DEFAULT_MAX_STEPS,
                         help=f"stop the script after this many optimizer steps (default {DEFAULT_MAX_STEPS})")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+    parser.add_argument("--timeout", type=_timeout_type, default=DEFAULT_TIMEOUT,
                         help=f"stop the script after this many seconds (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--cwd", help="working directory for the script (default: the current one)")
     parser.add_argument("--output-format", choices=("concise", "json"), default="concise")
@@ -51,10 +94,10 @@ def _want_progress(choice: str) -> bool:
 def _child_spec(args, target: str, module: bool, script_args: List[str]):
     from .launcher import ChildRun
 
-    if args.max_steps < 1:
-        raise _usage_error("--max-steps must be at least 1")
-    if args.timeout <= 0:
-        raise _usage_error("--timeout must be positive")
+    for flag, problem in (("--max-steps", _check_steps(args.max_steps)),
+                          ("--timeout", _check_timeout(args.timeout))):
+        if problem:
+            raise _usage_error(f"{flag} {problem}")
     cwd = getattr(args, "cwd", None)
     if cwd and not os.path.isdir(cwd):
         raise _usage_error(f"--cwd: no such directory: {cwd}")
@@ -113,10 +156,22 @@ def _report(findings, record: Dict[str, Any], output_format: str, out) -> int:
 
     verdicts, new = judge_all(findings, record)
     out.write(FORMATS.get(output_format, FORMATS["concise"])(verdicts, new, record))
-    bad_run = record.get("status") in ("crashed", "timeout", "died", "exited", "not_started", "interrupted")
+    bad_run = record.get("status") in ("crashed", "timeout", "died", "exited", "not_started", "interrupted",
+                                       "terminated")
+    if record.get("status") == "terminated":  # as a program killed by that signal would
+        return 128 + _signal_number(record.get("signal"))
     if bad_run or new or any(v.status in (CONFIRMED, NEW) for v in verdicts):
         return 1
     return 0
+
+
+def _signal_number(name) -> int:
+    import signal
+
+    try:
+        return int(signal.Signals[name])
+    except (KeyError, TypeError):
+        return int(signal.SIGTERM)
 
 
 def run(args: argparse.Namespace, out) -> int:

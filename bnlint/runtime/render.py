@@ -16,12 +16,13 @@ _RUN_STATUS = {
     "died": "the script died: {error}",
     "interrupted": "the script was interrupted",
     "not_started": "the script could not be started: {error}",
+    "terminated": "bnlint got {signal} and stopped the script after {wall_seconds}s",
 }
 
 
 def run_summary(record: Dict[str, Any]) -> str:
     status = record.get("status", "died")
-    values = {k: record.get(k) for k in ("steps", "max_steps", "wall_seconds", "error", "exit_code")}
+    values = {k: record.get(k) for k in ("steps", "max_steps", "wall_seconds", "error", "exit_code", "signal")}
     values["error"] = (str(values["error"] or "").strip().splitlines() or [""])[0]
     text = _RUN_STATUS.get(status, status).format(**values)
     layers = record.get("layers", {})
@@ -61,7 +62,7 @@ def format_json(verdicts: List[Verdict], new: List[Verdict], record: Dict[str, A
         return data
 
     run = {k: record.get(k) for k in ("status", "steps", "max_steps", "exit_code", "error", "traceback",
-                                      "wall_seconds", "flavours", "files", "notes")}
+                                      "wall_seconds", "flavours", "files", "notes", "signal")}
     run["layers"] = list(record.get("layers", {}).values())
     payload = {"run": run, "findings": [item(v) for v in verdicts],
                "runtime_findings": [item(v) for v in new]}

@@ -30,6 +30,7 @@ _RUN_CUT_SHORT = {
     "step_limit": "it stopped at --max-steps",
     "died": "the script died",
     "exited": "the script exited early",
+    "terminated": "bnlint was terminated",
 }
 
 

@@ -59,3 +59,137 @@ def test_module_arguments_with_and_without_double_dash(tmp_path):
         assert proc.returncode == 0, (args, proc.stderr)
         assert "argv ['--epochs', '1']" in proc.stderr, args
     assert run("confirm", "-m", cwd=tmp_path).returncode == 2
+
+
+# -- the script's processes never outlive the run (issue 14 item 17) ---------------------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+linux_only = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="the process sweep reads /proc")
+
+# A helper the scripts below start: records its pid and start time, then sleeps.
+SLEEPER = ("import os, sys, time\n"
+           "stat = open('/proc/self/stat').read().rsplit(')', 1)[1].split()\n"
+           "open(sys.argv[1], 'w').write('%d %s' % (os.getpid(), stat[19]))\n"
+           "while True:\n    time.sleep(0.2)\n")
+
+
+def _alive(pid_file) -> bool:
+    """Whether the process that wrote `pid_file` still runs (not a zombie, not a reused pid)."""
+    pid, start = pid_file.read_text().split()
+    try:
+        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return stat[19] == start and stat[0] not in ("Z", "X")
+
+
+def _wait_for(paths, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not all(p.exists() and p.read_text().strip() for p in paths):
+        assert time.monotonic() < deadline, "the script never started its helpers"
+        time.sleep(0.05)
+
+
+def _script(tmp_path, body):
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    (tmp_path / "train.py").write_text(
+        "import os, subprocess, sys, time\n"
+        "def start(name, **kw):\n"
+        "    return subprocess.Popen([sys.executable, 'sleeper.py', name], **kw)\n" + body)
+
+
+def _kill_leftovers(paths):
+    for p in paths:
+        if p.exists() and p.read_text().strip() and _alive(p):
+            os.kill(int(p.read_text().split()[0]), signal.SIGKILL)
+
+
+@linux_only
+def test_subprocesses_of_a_script_that_finished_are_stopped(tmp_path):
+    # a plain child, a child in its own session, and a grandchild that called
+    # setsid with an empty environment after its parent exited (a daemon)
+    _script(tmp_path,
+            "start('plain.pid')\n"
+            "start('session.pid', start_new_session=True)\n"
+            "subprocess.run([sys.executable, '-c', 'import subprocess, sys; subprocess.Popen("
+            "[sys.executable, \"sleeper.py\", \"daemon.pid\"], start_new_session=True, env={})'])\n"
+            "while not all(os.path.exists(n) and open(n).read() for n in "
+            "('plain.pid', 'session.pid', 'daemon.pid')):\n"
+            "    time.sleep(0.05)\n"
+            "print('helpers started', flush=True)\n")
+    pids = [tmp_path / n for n in ("plain.pid", "session.pid", "daemon.pid")]
+    try:
+        proc = run("confirm", "train.py", cwd=tmp_path)
+        assert "helpers started" in proc.stderr, proc.stderr
+        assert "Run: the script finished" in proc.stdout, proc.stdout
+        assert proc.returncode == 0
+        assert [p.name for p in pids if _alive(p)] == []
+    finally:
+        _kill_leftovers(pids)
+
+
+@linux_only
+def test_a_setsid_grandchild_is_stopped_at_the_timeout(tmp_path):
+    _script(tmp_path,
+            "start('session.pid', start_new_session=True)\n"
+            "start('plain.pid')\n"
+            "while True:\n    time.sleep(0.1)\n")
+    pids = [tmp_path / "session.pid", tmp_path / "plain.pid"]
+    try:
+        proc = run("confirm", "--timeout", "3", "train.py", cwd=tmp_path)
+        assert "Run: stopped by --timeout" in proc.stdout, proc.stdout + proc.stderr
+        assert proc.returncode == 1
+        assert all(p.exists() for p in pids), "the helpers never started"
+        assert [p.name for p in pids if _alive(p)] == []
+    finally:
+        _kill_leftovers(pids)
+
+
+@linux_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_to_bnlint_stops_the_script_and_removes_its_temp_dir(tmp_path, sig):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    _script(tmp_path,
+            "start('helper.pid', start_new_session=True)\n"
+            "open('script.pid', 'w').write('%d %s' % (os.getpid(), "
+            "open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]))\n"
+            "while True:\n    time.sleep(0.1)\n")
+    pids = [tmp_path / "script.pid", tmp_path / "helper.pid"]
+    env = dict(os.environ, TMPDIR=str(temp), CI="1")
+    bnlint = subprocess.Popen([sys.executable, "-m", "bnlint", "confirm", "train.py"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(pids)
+        assert [p.name for p in temp.iterdir()] != [], "no temp dir while the script runs"
+        bnlint.send_signal(sig)
+        out, err = bnlint.communicate(timeout=60)
+        assert bnlint.returncode == 128 + sig, (out, err)
+        assert f"bnlint got {signal.Signals(sig).name} and stopped the script" in out, out
+        assert [p.name for p in pids if _alive(p)] == []
+        assert list(temp.iterdir()) == []
+    finally:
+        bnlint.kill()
+        bnlint.communicate()
+        _kill_leftovers(pids)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0", "1e9", "1e400", "ten"])
+def test_confirm_rejects_timeouts_that_would_never_fire(tmp_path, value):
+    (tmp_path / "train.py").write_text("print('ran')\n")
+    proc = run("confirm", "--timeout", value, "train.py", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout
+    assert "--timeout" in proc.stderr and "ran" not in proc.stderr
+    assert "internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "10000000000", "1.5", "x"])
+def test_confirm_rejects_step_limits_out_of_range(tmp_path, value):
+    (tmp_path / "train.py").write_text("print('ran')\n")
+    proc = run("confirm", "--max-steps", value, "train.py", cwd=tmp_path)
+    assert proc.returncode == 2 and "--max-steps" in proc.stderr and "ran" not in proc.stderr
