@@ -25,8 +25,14 @@ _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 _OWN_FILES = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
 
 
+def _instrumentation_failed(name: str, exc: BaseException, formatted: str) -> None:
+    sys.stderr.write(f"bnlint: could not instrument {name}:\n{formatted}")
+    if _rec.RECORDER is not None:
+        _rec.RECORDER.internal_error(f"could not instrument {name}: {type(exc).__name__}: {exc}")
+
+
 def _install_hooks() -> None:
-    finder = install()
+    finder = install(_instrumentation_failed)
 
     def on_tensorflow(module):
         from .graph_hooks import instrument_graph_mode
@@ -65,6 +71,12 @@ def _user_traceback(exc: BaseException) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _ours(f.filename)]
     return ("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
             + "".join(traceback.format_exception_only(type(exc), exc)))
+
+
+def _raised_by_us(exc: BaseException) -> bool:
+    """Whether the innermost frame of the traceback is bnlint's runtime code."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and os.path.dirname(os.path.abspath(frames[-1].filename)) == _RUNTIME_DIR
 
 
 def _module_file(name: str) -> str:
@@ -124,10 +136,15 @@ def run(argv) -> int:
             rec.error = str(code)
     except KeyboardInterrupt:
         rec.status = "interrupted"
-    except BaseException as exc:  # the user's script crashed: that is a result, not our error
-        rec.status = "crashed"
+    except BaseException as exc:
         rec.error = f"{type(exc).__name__}: {exc}"
-        rec.traceback = _user_traceback(exc)
+        if _raised_by_us(exc):  # a bug of the checker, not the script's crash
+            rec.status = "internal_error"
+            rec.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            rec.internal_error(f"the checker raised {rec.error}")
+        else:  # the user's script crashed: that is a result, not our error
+            rec.status = "crashed"
+            rec.traceback = _user_traceback(exc)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     rec.write()
     return 0

@@ -152,14 +152,17 @@ def _relative(files: List[str]) -> List[str]:
 
 def _report(findings, record: Dict[str, Any], output_format: str, out) -> int:
     from .render import FORMATS
-    from .verdict import CONFIRMED, NEW, judge_all
+    from .verdict import CONFIRMED, NEW, checker_failed, judge_all
 
     verdicts, new = judge_all(findings, record)
     out.write(FORMATS.get(output_format, FORMATS["concise"])(verdicts, new, record))
-    bad_run = record.get("status") in ("crashed", "timeout", "died", "exited", "not_started", "interrupted",
-                                       "terminated")
     if record.get("status") == "terminated":  # as a program killed by that signal would
         return 128 + _signal_number(record.get("signal"))
+    if checker_failed(record):  # never a clean run: exit 2, as the CLI's internal errors
+        for error in record.get("errors") or [record.get("error") or "unknown error"]:
+            sys.stderr.write(f"bnlint confirm: internal error: {error}\n")
+        return 2
+    bad_run = record.get("status") in ("crashed", "timeout", "died", "exited", "not_started", "interrupted")
     if bad_run or new or any(v.status in (CONFIRMED, NEW) for v in verdicts):
         return 1
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Mapping
 from typing import Dict, List, Set, Tuple
 
 from . import recorder as _rec
@@ -35,15 +36,45 @@ def _ancestors(ops) -> Set[object]:
     return seen
 
 
-def _fetched_ops(graph, fetches) -> List[object]:
-    from tensorflow.python.util import nest
+def _fetch_elements(graph, fetches) -> List[object]:
+    """The tensors and operations a `Session.run(fetches)` would fetch or run.
 
+    Uses TensorFlow's own parser of fetch structures (`session._FetchMapper`,
+    the one `Session.run` uses: any nesting of lists, tuples, namedtuples,
+    dicts with arbitrary keys such as MonitoredSession's hook objects, attrs
+    classes, and registered expansions such as SparseTensor), so what is
+    walked is what runs. Raises whatever `Session.run` would raise for the
+    same fetches. Falls back to a walk of the same structures where that
+    private class is missing.
+    """
+    mapper = getattr(sys.modules.get("tensorflow.python.client.session"), "_FetchMapper", None)
+    if mapper is not None:
+        with graph.as_default():
+            return list(mapper.for_fetch(fetches).unique_fetches())
+    return list(_walk_fetches(graph, fetches))
+
+
+def _walk_fetches(graph, fetches):
+    todo = [fetches]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Mapping):
+            todo.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+        elif hasattr(type(item), "__attrs_attrs__"):
+            todo.extend(getattr(item, a.name) for a in type(item).__attrs_attrs__)
+        else:
+            parts = [getattr(item, n) for n in ("indices", "values", "dense_shape") if hasattr(item, n)]
+            if len(parts) == 3:  # SparseTensor / SparseTensorValue
+                todo.extend(parts)
+                continue
+            yield graph.as_graph_element(item, allow_tensor=True, allow_operation=True)
+
+
+def _fetched_ops(graph, fetches) -> List[object]:
     ops = []
-    for item in nest.flatten(fetches):
-        try:
-            element = graph.as_graph_element(item, allow_tensor=True, allow_operation=True)
-        except Exception:
-            element = getattr(item, "op", None)
+    for element in _fetch_elements(graph, fetches):
         op = getattr(element, "op", element)
         if op is not None and hasattr(op, "control_inputs"):
             ops.append(op)
@@ -74,7 +105,22 @@ def _graph_bn_states(graph) -> List[_rec.LayerState]:
     return states
 
 
+def _read_stats(rec, original_run, session, variables):
+    """The moving statistics of `variables` (list of (mean, variance) pairs),
+    or None after recording why they could not be read."""
+    if not variables:
+        return []
+    try:
+        return original_run(session, variables)
+    except Exception as exc:
+        rec.internal_error(f"could not read the moving statistics: {type(exc).__name__}: {exc}")
+        return None
+
+
 def instrument_graph_mode() -> None:
+    """Patch TF1's `Optimizer.apply_gradients` (records train ops built in
+    graph mode) and `BaseSession.run` (a run whose fetches depend on a train
+    op is a step: counted, bounded by --max-steps, statistics compared)."""
     from tensorflow.python.client import session
     from tensorflow.python.eager import context
     from tensorflow.python.training import optimizer
@@ -113,16 +159,21 @@ def instrument_graph_mode() -> None:
         try:
             train, n_updates, n_found = _classify(self.graph, fetches)
         except Exception as exc:
-            rec.notes.append(f"graph walk failed: {type(exc).__name__}: {exc}")
-            train = []
+            # Fetches TensorFlow cannot read either: its own run reports the
+            # script's mistake. Only if it accepts them is this our failure.
+            result = original_run(self, fetches, *args, **kwargs)
+            rec.internal_error(f"could not read the fetches of Session.run: {type(exc).__name__}: {exc}")
+            return result
         if not train:
             return original_run(self, fetches, *args, **kwargs)
         rec.step_starting()
         states = _graph_bn_states(self.graph)
         variables = [s.graph_vars for s in states]
-        before = original_run(self, variables) if variables else []
+        before = _read_stats(rec, original_run, self, variables)
         result = original_run(self, fetches, *args, **kwargs)
-        after = original_run(self, variables) if variables else []
+        after = _read_stats(rec, original_run, self, variables) if before is not None else None
+        if before is None or after is None:
+            states, before, after = [], [], []
         rec.graph_step(states, before, after)
         changed = any(any((x != y).any() for x, y in zip(a, b)) for a, b in zip(before, after))
         for name in train:

@@ -13,7 +13,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import traceback
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 
 class _Loader(importlib.abc.Loader):
@@ -30,22 +30,30 @@ class _Loader(importlib.abc.Loader):
         for callback in self.finder.callbacks.pop(self.name, []):
             try:
                 callback(module)
-            except Exception:  # instrumentation must never break the user's import
-                sys.stderr.write("bnlint: could not instrument %s:\n%s" % (
-                    module.__name__, traceback.format_exc()))
+            except Exception as exc:  # instrumentation must never break the user's import
+                self.finder.on_error(module.__name__, exc, traceback.format_exc())
 
     def __getattr__(self, name):  # get_code, get_source, is_package, ... for tools that ask
         return getattr(self.inner, name)
 
 
 class AfterImport(importlib.abc.MetaPathFinder):
-    def __init__(self):
+    """A meta path finder that runs callbacks after named modules load.
+
+    `on_error(module_name, exception, formatted_traceback)` is told when a
+    callback raises (the import itself still succeeds)."""
+
+    def __init__(self, on_error: Optional[Callable] = None):
         self.callbacks: Dict[str, List[Callable]] = {}
         self._busy = set()
+        self.on_error = on_error or _print_error
 
     def add(self, name: str, callback: Callable) -> None:
         if name in sys.modules:
-            callback(sys.modules[name])
+            try:
+                callback(sys.modules[name])
+            except Exception as exc:
+                self.on_error(name, exc, traceback.format_exc())
         else:
             self.callbacks.setdefault(name, []).append(callback)
 
@@ -65,7 +73,12 @@ class AfterImport(importlib.abc.MetaPathFinder):
         return spec
 
 
-def install() -> AfterImport:
-    finder = AfterImport()
+def _print_error(name: str, exc: BaseException, formatted: str) -> None:
+    sys.stderr.write(f"bnlint: could not instrument {name}:\n{formatted}")
+
+
+def install(on_error: Optional[Callable] = None) -> AfterImport:
+    """Put an AfterImport first on sys.meta_path and return it."""
+    finder = AfterImport(on_error)
     sys.meta_path.insert(0, finder)
     return finder

@@ -91,7 +91,7 @@ def _mode_hook(kind: str, flavour: str):
                     state.graph_vars = (layer.moving_mean, layer.moving_variance)
                 rec.layer_called(state, describe_training(training), sys._getframe(1), not eager)
             except Exception as exc:  # never break the user's model
-                rec.notes.append(f"layer hook failed: {type(exc).__name__}: {exc}")
+                rec.internal_error(f"layer hook failed: {type(exc).__name__}: {exc}")
         return original(*args, **kwargs)
 
     return hook

@@ -88,6 +88,16 @@ class Recorder:
         self.files: Set[str] = set()
         self._last_write = 0.0
         self.notes: List[str] = []
+        self.errors: List[str] = []  # failures of bnlint's own instrumentation
+
+    def internal_error(self, message: str) -> None:
+        """Record a failure of the checker itself (not of the script).
+
+        A run with one is never reported as clean: the parent turns the
+        verdicts it could not back into `unchecked` and exits 2. At most 20
+        distinct messages are kept."""
+        if message not in self.errors and len(self.errors) < 20:
+            self.errors.append(message)
 
     # -- layers ---------------------------------------------------------------
     def layer_state(self, layer, kind: str, flavour: str, reader: Optional[Callable]) -> LayerState:
@@ -217,6 +227,7 @@ class Recorder:
             "train_ops": list(self.train_ops.values()),
             "files": sorted(files),
             "notes": self.notes,
+            "errors": self.errors,
         }
 
     def write(self, throttle: bool = False) -> None:

@@ -16,6 +16,7 @@ _RUN_STATUS = {
     "died": "the script died: {error}",
     "interrupted": "the script was interrupted",
     "not_started": "the script could not be started: {error}",
+    "internal_error": "the runtime checker failed (a bug in bnlint): {error}",
     "terminated": "bnlint got {signal} and stopped the script after {wall_seconds}s",
 }
 
@@ -46,8 +47,11 @@ def format_concise(verdicts: List[Verdict], new: List[Verdict], record: Dict[str
         lines.append("Findings: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + ".")
     else:
         lines.append("Findings: none in the files the script ran.")
+    for error in record.get("errors", []):
+        lines.append(f"Checker error (bnlint's own; its verdicts are incomplete): {error}")
     if record.get("traceback"):
-        lines.append("Traceback of the script:")
+        lines.append("Traceback of bnlint's checker:" if record.get("status") == "internal_error"
+                     else "Traceback of the script:")
         lines.append(record["traceback"].rstrip("\n"))
     return "\n".join(lines) + "\n"
 
@@ -62,7 +66,7 @@ def format_json(verdicts: List[Verdict], new: List[Verdict], record: Dict[str, A
         return data
 
     run = {k: record.get(k) for k in ("status", "steps", "max_steps", "exit_code", "error", "traceback",
-                                      "wall_seconds", "flavours", "files", "notes", "signal")}
+                                      "wall_seconds", "flavours", "files", "notes", "signal", "errors")}
     run["layers"] = list(record.get("layers", {}).values())
     payload = {"run": run, "findings": [item(v) for v in verdicts],
                "runtime_findings": [item(v) for v in new]}

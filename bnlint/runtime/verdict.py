@@ -31,6 +31,7 @@ _RUN_CUT_SHORT = {
     "died": "the script died",
     "exited": "the script exited early",
     "terminated": "bnlint was terminated",
+    "internal_error": "the runtime checker failed",
 }
 
 
@@ -260,9 +261,23 @@ class Judge:
         return None
 
 
+def checker_failed(record: Dict[str, Any]) -> bool:
+    """Whether the checker itself failed during the run (its evidence is incomplete)."""
+    return bool(record.get("errors")) or record.get("status") == "internal_error"
+
+
 def judge_all(findings: List[Finding], record: Dict[str, Any]) -> Tuple[List[Verdict], List[Verdict]]:
+    """Verdicts on the static findings, and the runtime-only (BN801) ones.
+
+    When the checker failed during the run, a verdict that rests on the
+    absence of evidence (refuted, not reached) is not given: it becomes
+    `unchecked`, saying why."""
     judge = Judge(record)
     verdicts = [judge.judge(f) for f in findings]
+    if checker_failed(record):
+        verdicts = [v if v.status in (CONFIRMED, NEW, UNCHECKED) else
+                    Verdict(v.finding, UNCHECKED, "not judged: the runtime checker failed during the run "
+                                                  "(see its errors)", v.layers) for v in verdicts]
     train_ops = judge.train_op_findings()
     explained = {lid for v in verdicts + train_ops for lid in v.layers}
     return verdicts, train_ops + judge.runtime_findings(explained)

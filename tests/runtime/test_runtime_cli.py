@@ -1,5 +1,6 @@
 """`bnlint confirm` usage errors and import hygiene (no TensorFlow needed)."""
 
+import json
 import subprocess
 import sys
 
@@ -193,3 +194,36 @@ def test_confirm_rejects_step_limits_out_of_range(tmp_path, value):
     (tmp_path / "train.py").write_text("print('ran')\n")
     proc = run("confirm", "--max-steps", value, "train.py", cwd=tmp_path)
     assert proc.returncode == 2 and "--max-steps" in proc.stderr and "ran" not in proc.stderr
+
+
+# -- a failure of the checker itself is never a clean run (issue 14 item 18) -------------
+
+FAKE_TF = ("class _Layer:\n    def __init__(self, *a, **k):\n        pass\n"
+           "    def __call__(self, x, training=None):\n        return x\n"
+           "class keras:\n    class layers:\n        BatchNormalization = Dense = _Layer\n"
+           "    Sequential = _Layer\n"
+           "class GradientTape:\n    def __enter__(self):\n        return self\n"
+           "    def __exit__(self, *exc):\n        return False\n")
+
+
+def test_instrumentation_that_fails_makes_the_run_an_error_not_a_clean_pass(tmp_path):
+    # a local tensorflow.py shadows the real one: the checker cannot
+    # instrument it, so its "not reached" would be a guess
+    (tmp_path / "tensorflow.py").write_text(FAKE_TF)
+    (tmp_path / "train.py").write_text(
+        "import tensorflow as tf\n"
+        "model = tf.keras.Sequential([tf.keras.layers.Dense(4), tf.keras.layers.BatchNormalization()])\n"
+        "with tf.GradientTape() as tape:\n"
+        "    out = model([1.0])\n"
+        "print('script done')\n")
+    proc = run("confirm", "--output-format", "json", "train.py", cwd=tmp_path)
+    assert "script done" in proc.stderr
+    assert proc.returncode == 2, proc.stdout
+    assert "bnlint confirm: internal error: could not instrument tensorflow" in proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["run"]["errors"] and "could not instrument tensorflow" in payload["run"]["errors"][0]
+    statuses = {f["code"]: f["status"] for f in payload["findings"]}
+    assert statuses == {"BN001": "unchecked"}, payload["findings"]
+    concise = run("confirm", "train.py", cwd=tmp_path)
+    assert concise.returncode == 2
+    assert "Checker error (bnlint's own" in concise.stdout and "BN001 unchecked" in concise.stdout

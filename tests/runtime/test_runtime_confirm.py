@@ -263,3 +263,16 @@ def test_check_with_confirm_marks_the_scans_findings(project):
     assert any(line.startswith("k3_seed_tape.py:21:27: BN001 confirmed") for line in lines), proc.stdout
     assert any(line.startswith("k3_untaken_branch.py:19:19: BN001 not reached") for line in lines)
     assert proc.returncode == 1
+
+
+def test_tf1_monitored_training_session_with_hooks_is_stepped_and_confirmed(project):
+    # MonitoredTrainingSession passes Session.run a dict keyed by hook objects
+    proc, payload = confirm(project, "tf1_monitored.py")
+    assert observed(payload) == expected(project, "tf1_monitored.py")
+    run = payload["run"]
+    assert run["status"] == "step_limit" and run["steps"] == 3, run  # the hook alone would run 10
+    assert run["errors"] == []
+    assert "the loop ended by itself" not in proc.stderr
+    [text] = evidence(payload, "BN003")
+    assert "ran 3 time(s)" in text and "depends on 0 of the graph's 2 UPDATE_OPS" in text
+    assert proc.returncode == 1
