@@ -15,6 +15,7 @@ mode-sensitive layer can be told apart from one that never ran.
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import threading
 
@@ -23,6 +24,7 @@ from tensorflow.python.eager import context as _context
 from tensorflow.python.framework import ops as _ops
 
 from . import recorder as _rec
+from .sites import user_calls
 from .wrapping import same_signature
 
 BATCH_NORM_NAMES = ("BatchNormalization",)
@@ -89,7 +91,9 @@ def _mode_hook(kind: str, flavour: str):
                         state.reader = None
                 if not eager and not rec.function_stack and kind == _rec.BN_KIND and state.graph_vars is None:
                     state.graph_vars = (layer.moving_mean, layer.moving_variance)
-                rec.layer_called(state, describe_training(training), sys._getframe(1), not eager)
+                caller = sys._getframe(1)
+                rec.layer_called(state, describe_training(training), caller, not eager,
+                                 lambda: user_calls(caller, _WRAPPER_CODE, _passed_training))
             except Exception as exc:  # never break the user's model
                 rec.internal_error(f"layer hook failed: {type(exc).__name__}: {exc}")
         return original(*args, **kwargs)
@@ -111,6 +115,46 @@ def _site_wrapper(original):
 
     __call__.__module__ = original.__module__
     return __call__
+
+
+_WRAPPER_CODE = _site_wrapper(_site_wrapper).__code__  # every Layer.__call__ wrapper runs this code
+_TRAINING_INDEX = {}
+
+
+def _training_index(cls):
+    """Position of `training` among the positional parameters of `cls.call`
+    (after self), or None; Layer.__call__ hands its arguments to `call`."""
+    try:
+        return _TRAINING_INDEX[cls]
+    except KeyError:
+        pass
+    index = None
+    try:
+        params = list(inspect.signature(cls.call).parameters.values())[1:]
+        for i, p in enumerate(params):
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name == "training":
+                index = i
+                break
+    except (TypeError, ValueError, AttributeError):
+        pass
+    _TRAINING_INDEX[cls] = index
+    return index
+
+
+def _passed_training(frame) -> str:
+    """What the `Layer.__call__` running in `frame` was passed as `training`
+    (describe_training's words), "absent" when nothing, "unknown" on doubt."""
+    try:
+        local = frame.f_locals
+        layer, args, kwargs = local["self"], local["args"], local["kwargs"]
+        if "training" in kwargs:
+            return describe_training(kwargs["training"])
+        index = _training_index(type(layer))
+        if index is not None and len(args) > index:
+            return describe_training(args[index])
+        return "absent"
+    except Exception:
+        return "unknown"
 
 
 def _patch_call(cls, kind: str, flavour: str) -> None:

@@ -17,7 +17,7 @@ import time
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .sites import loaded_user_files, user_frames
+from .sites import loaded_user_files, lost_mode_site, mode_site, user_frames
 
 
 class StepLimitReached(BaseException):
@@ -78,6 +78,8 @@ class Recorder:
         self._layer_ids: Dict[int, int] = {}  # id(layer) -> lid
         # (lid, training, frames, in_tape, fn) -> [count, first step index]
         self.calls: Dict[Tuple, List[int]] = {}
+        # same key -> (where the mode was lost, where it was set), see sites.py
+        self.call_sites: Dict[Tuple, Tuple[Optional[Tuple[str, int]], Optional[Tuple[str, int]]]] = {}
         self.sites: Dict[Tuple[str, int], int] = {}  # user call of any Keras layer -> count
         self.tape_depth = 0
         self.function_stack: List[int] = []  # ids of tf.function objects being called
@@ -112,13 +114,19 @@ class Recorder:
             self.flavours.add(flavour)
         return state
 
-    def layer_called(self, state: LayerState, training: str, frame, traced: bool) -> None:
+    def layer_called(self, state: LayerState, training: str, frame, traced: bool,
+                     chain: Optional[Callable[[], list]] = None) -> None:
+        """A mode-sensitive layer ran with `training` (describe_training's
+        words) from `frame`; `chain()` gives the user calls of Keras layers
+        on the stack (sites.user_calls), asked once per distinct call path."""
         frames = tuple(user_frames(frame))
         fn = self.function_stack[0] if (traced and self.function_stack) else None
         key = (state.lid, training, frames, self.tape_depth > 0, fn)
         entry = self.calls.get(key)
         if entry is None:
             self.calls[key] = [1, self.steps + 1]
+            calls = chain() if chain is not None else []
+            self.call_sites[key] = (lost_mode_site(calls), mode_site(calls))
             for f in frames:
                 self.files.add(f[0])
         else:
@@ -191,7 +199,9 @@ class Recorder:
     # -- output ---------------------------------------------------------------
     def as_dict(self) -> Dict[str, Any]:
         calls = []
-        for (lid, training, frames, in_tape, fn), (count, first_step) in self.calls.items():
+        for key, (count, first_step) in self.calls.items():
+            lid, training, frames, in_tape, fn = key
+            lost_at, mode_at = self.call_sites.get(key, (None, None))
             if fn is not None:
                 in_step = self.step_functions.get(fn, 0) > 0
                 steps = self.step_functions.get(fn, 0)
@@ -202,6 +212,7 @@ class Recorder:
                 "layer": lid, "training": training, "frames": [list(f) for f in frames],
                 "in_tape": in_tape, "traced": fn is not None, "in_step": in_step,
                 "function_steps": steps, "count": count,
+                "lost_at": list(lost_at) if lost_at else None, "mode_at": list(mode_at) if mode_at else None,
             })
         files = set(self.files) | set(loaded_user_files())
         if os.path.isfile(self.script):

@@ -16,7 +16,7 @@ import os
 import site
 import sys
 import sysconfig
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 Frame = Tuple[str, int, int]  # file, line, line of the enclosing `def` (0 at module level)
 
@@ -96,22 +96,80 @@ def note_autograph_source_map(source_map) -> None:
             continue
 
 
+def _user_location(frame) -> Optional[Frame]:
+    """(file, line, def line) when `frame` runs user code (AutoGraph's
+    generated code mapped back to the user's source), else None."""
+    code = frame.f_code
+    path = _user_file(code)
+    if path is not None:
+        return path, frame.f_lineno, _def_line(code, code.co_filename)
+    if _AUTOGRAPH_PREFIX in code.co_filename:
+        origin = _AUTOGRAPH_MAP.get((code.co_filename, frame.f_lineno))
+        if origin is not None and is_user_file(origin[0]):
+            return os.path.realpath(origin[0]), origin[1], _autograph_def_line(origin[0], origin[1])
+    return None
+
+
 def user_frames(frame, limit: int = 200) -> List[Frame]:
     """The user frames from `frame` outwards, innermost first."""
     out: List[Frame] = []
     while frame is not None and limit > 0:
         limit -= 1
-        code = frame.f_code
-        path = _user_file(code)
-        if path is not None:
-            out.append((path, frame.f_lineno, _def_line(code, code.co_filename)))
-        elif _AUTOGRAPH_PREFIX in code.co_filename:
-            origin = _AUTOGRAPH_MAP.get((code.co_filename, frame.f_lineno))
-            if origin is not None and is_user_file(origin[0]):
-                real = os.path.realpath(origin[0])
-                out.append((real, origin[1], _autograph_def_line(origin[0], origin[1])))
+        where = _user_location(frame)
+        if where is not None:
+            out.append(where)
         frame = frame.f_back
     return out
+
+
+# A user call: (file, line) of a call in user code of a Keras layer or
+# model, and what it passed as `training`: "True", "False", "None",
+# "tensor", "absent" (nothing) or "unknown" (could not be read).
+UserCall = Tuple[str, int, str]
+
+
+def user_calls(frame, wrapper_code, passed_of: Callable, limit: int = 200) -> List[UserCall]:
+    """The Keras layer/model calls made from user code on the stack above
+    `frame`, innermost first.
+
+    `wrapper_code` is the code object of the `Layer.__call__` wrapper, so a
+    frame running it is one layer call; `passed_of(wrapper_frame)` says what
+    that call passed as `training`. A layer call belongs to the nearest user
+    frame outside it, unless another layer call lies between them (then it
+    was made by Keras itself, e.g. Sequential calling its layers).
+    """
+    out: List[UserCall] = []
+    pending = None
+    while frame is not None and limit > 0:
+        limit -= 1
+        if frame.f_code is wrapper_code:
+            pending = frame
+        elif pending is not None:
+            where = _user_location(frame)
+            if where is not None:
+                out.append((where[0], where[1], passed_of(pending)))
+                pending = None
+        frame = frame.f_back
+    return out
+
+
+def lost_mode_site(calls: List[UserCall]) -> Optional[Tuple[str, int]]:
+    """Where the mode was lost: the outermost user call that passed no
+    `training`, or passed False/None (issue 14 item 19); None if every
+    user call passed something else."""
+    for call in reversed(calls):
+        if call[2] in ("absent", "False", "None"):
+            return call[0], call[1]
+    return None
+
+
+def mode_site(calls: List[UserCall]) -> Optional[Tuple[str, int]]:
+    """Where the layer's mode was set: the innermost user call that passed
+    `training` explicitly (its source says whether it is a literal)."""
+    for call in calls:
+        if call[2] != "absent":
+            return (call[0], call[1]) if call[2] != "unknown" else None
+    return None
 
 
 def _autograph_def_line(path: str, line: int) -> int:

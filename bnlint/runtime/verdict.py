@@ -220,8 +220,11 @@ class Judge:
             seen = layer["steps_seen"]
             values = sorted({c["training"] for c in self.calls if c["layer"] == lid and c["in_step"]})
             mode = f" (it ran with training={'/'.join(values)})" if values else ""
+            lost = any(c["layer"] == lid and c.get("lost_at") and list(where) == c["lost_at"][:2]
+                       for c in self.calls)
+            here = "; this call passed it no training=True" if lost else ""
             message = (f"{self._layer_label(lid)} never updated its moving statistics in {seen} step(s) "
-                       f"that applied gradients{mode}, so at inference it normalises with statistics "
+                       f"that applied gradients{mode}{here}, so at inference it normalises with statistics "
                        "that training never updated")
             finding = Finding(RUNTIME_CODE, message, display_path(where[0]), where[1], 1, where[1], 1,
                               name=RUNTIME_NAME)
@@ -252,6 +255,12 @@ class Judge:
         return values == {"True"}
 
     def _where(self, lid: int) -> Optional[Tuple[str, int]]:
+        """Where to report a layer: the user call that lost its mode (the
+        outermost one on the stack that passed no `training`), else the
+        innermost user frame of its first call."""
+        for c in self.calls:
+            if c["layer"] == lid and c.get("lost_at") and (c["in_step"] or c["in_tape"]):
+                return c["lost_at"][0], c["lost_at"][1]
         for c in self.calls:
             if c["layer"] == lid and c["frames"]:
                 return c["frames"][0][0], c["frames"][0][1]

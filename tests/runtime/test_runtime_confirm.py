@@ -276,3 +276,13 @@ def test_tf1_monitored_training_session_with_hooks_is_stepped_and_confirmed(proj
     [text] = evidence(payload, "BN003")
     assert "ran 3 time(s)" in text and "depends on 0 of the graph's 2 UPDATE_OPS" in text
     assert proc.returncode == 1
+
+
+def test_runtime_finding_points_at_the_call_that_lost_the_mode(project):
+    proc, payload = confirm(project, "k3_lost_mode.py")
+    marks = expected(project, "k3_lost_mode.py", "k3_lost_mode_blocks.py", "k3_lost_mode_steps.py")
+    assert marks == {("k3_lost_mode_steps.py", 5, "BN801", "new")}
+    assert observed(payload) == marks  # not k3_lost_mode_blocks.py's correct `self.bn(..., training=training)`
+    [text] = evidence(payload, "BN801")
+    assert "training=None" in text and "this call passed it no training=True" in text
+    assert proc.returncode == 1
