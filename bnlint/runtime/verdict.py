@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..finding import Finding
+from .call_source import literal_training
 
 CONFIRMED, REFUTED, NOT_REACHED, UNCHECKED, NEW = "confirmed", "refuted", "not reached", "unchecked", "new"
 RUNTIME_CODE = "BN801"
@@ -249,10 +250,16 @@ class Judge:
         return out
 
     def _always_training(self, lid: int) -> bool:
-        """Only ever called with a literal training=True: this program never reads
-        the moving statistics, so their staying put harms nothing here."""
-        values = {c["training"] for c in self.calls if c["layer"] == lid}
-        return values == {"True"}
+        """Only ever called with training=True, written as a literal where the
+        mode is set: this program never reads the moving statistics, so their
+        staying put harms nothing. A True that came through a parameter
+        (`model_fn(x, is_training=True)`) does not count: the same code builds
+        the inference graph that reads them (call_source.py)."""
+        calls = [c for c in self.calls if c["layer"] == lid]
+        if {c["training"] for c in calls} != {"True"}:
+            return False
+        return not any(c.get("mode_at") and literal_training(c["mode_at"][0], c["mode_at"][1]) is False
+                       for c in calls)
 
     def _where(self, lid: int) -> Optional[Tuple[str, int]]:
         """Where to report a layer: the user call that lost its mode (the

@@ -286,3 +286,21 @@ def test_runtime_finding_points_at_the_call_that_lost_the_mode(project):
     [text] = evidence(payload, "BN801")
     assert "training=None" in text and "this call passed it no training=True" in text
     assert proc.returncode == 1
+
+
+def test_tf1_mode_set_true_through_a_parameter_is_a_runtime_finding(project):
+    # model_fn(x, is_training=True) in another module: the run sees only True,
+    # but the same builder makes the inference graph that reads the statistics
+    proc, payload = confirm(project, "tf1_model_fn.py")
+    assert observed(payload) == expected(project, "tf1_model_fn.py", "tf1_model_fn_models.py")
+    [text] = evidence(payload, "BN801")
+    assert "depends on 0 of the graph's 2 UPDATE_OPS" in text
+    assert proc.returncode == 1
+
+
+def test_tf1_literal_training_true_at_the_batch_norm_stays_quiet(project):
+    proc, payload = confirm(project, "tf1_always_batch_stats.py")
+    assert observed(payload) == set()
+    [layer] = bn_layers(payload)
+    assert (layer["steps_seen"], layer["steps_changed"]) == (3, 0)  # unchanged, and by design
+    assert proc.returncode == 0
