@@ -17,6 +17,7 @@ import signal
 import sys
 import traceback
 
+from . import native_log
 from . import recorder as _rec
 from .import_hook import install
 from .reaper import die_with_parent
@@ -52,6 +53,7 @@ def _install_hooks() -> None:
         instrument_tf_keras(module)
 
     finder.add("tensorflow", on_tensorflow)
+    finder.wrap("tensorflow", native_log.once)
     finder.add("keras", on_keras)
     finder.add("tf_keras", on_tf_keras)
 

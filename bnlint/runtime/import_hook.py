@@ -13,7 +13,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import traceback
-from typing import Callable, Dict, List, Optional
+from typing import Callable, ContextManager, Dict, List, Optional
 
 
 class _Loader(importlib.abc.Loader):
@@ -26,7 +26,12 @@ class _Loader(importlib.abc.Loader):
         return self.inner.create_module(spec)
 
     def exec_module(self, module):
-        self.inner.exec_module(module)
+        around = self.finder.around.pop(self.name, None)
+        if around is None:
+            self.inner.exec_module(module)
+        else:
+            with around():
+                self.inner.exec_module(module)
         for callback in self.finder.callbacks.pop(self.name, []):
             try:
                 callback(module)
@@ -45,8 +50,14 @@ class AfterImport(importlib.abc.MetaPathFinder):
 
     def __init__(self, on_error: Optional[Callable] = None):
         self.callbacks: Dict[str, List[Callable]] = {}
+        self.around: Dict[str, Callable[[], ContextManager]] = {}
         self._busy = set()
         self.on_error = on_error or _print_error
+
+    def wrap(self, name: str, around: Callable[[], ContextManager]) -> None:
+        """Run the import of `name` (when it has callbacks) inside `around()`."""
+        if name not in sys.modules:
+            self.around[name] = around
 
     def add(self, name: str, callback: Callable) -> None:
         if name in sys.modules:

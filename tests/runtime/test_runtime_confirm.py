@@ -304,3 +304,25 @@ def test_tf1_literal_training_true_at_the_batch_norm_stays_quiet(project):
     [layer] = bn_layers(payload)
     assert (layer["steps_seen"], layer["steps_changed"]) == (3, 0)  # unchanged, and by design
     assert proc.returncode == 0
+
+
+NATIVE = re.compile(r"^[IWEF]\d{4} \S+ +\d+ (\S+\] .*)$")
+
+
+def _native_lines(stderr):
+    return [m.group(1) for m in map(NATIVE.match, stderr.splitlines()) if m]
+
+
+def test_tensorflow_start_up_log_is_printed_once(tmp_path):
+    (tmp_path / "imports.py").write_text("import tensorflow as tf\nprint('imported', tf.__version__)\n")
+    env = dict(os.environ, CI="1")
+    plain = subprocess.run([sys.executable, "imports.py"], cwd=tmp_path, capture_output=True, text=True,
+                           env=env, timeout=240)
+    proc = subprocess.run([sys.executable, "-m", "bnlint", "confirm", "imports.py"], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "imported" in proc.stderr
+    preamble = "All log messages before absl::InitializeLog() is called"
+    assert proc.stderr.count(preamble) == min(1, plain.stderr.count(preamble))
+    # each distinct native message once, none lost
+    assert sorted(_native_lines(proc.stderr)) == sorted(set(_native_lines(plain.stderr)))
