@@ -17,7 +17,7 @@ import signal
 import sys
 import traceback
 
-from . import native_log
+from . import lines, native_log
 from . import recorder as _rec
 from .import_hook import install
 from .reaper import die_with_parent
@@ -53,9 +53,11 @@ def _install_hooks() -> None:
         instrument_tf_keras(module)
 
     finder.add("tensorflow", on_tensorflow)
-    finder.wrap("tensorflow", native_log.once)
     finder.add("keras", on_keras)
     finder.add("tf_keras", on_tf_keras)
+    finder.wrap("tensorflow", native_log.once)
+    for name in ("tensorflow", "keras", "tf_keras"):  # their imports are most of a run's Python calls
+        finder.wrap(name, lines.paused)
 
 
 def _on_sigterm(signum, frame):
@@ -73,12 +75,6 @@ def _user_traceback(exc: BaseException) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _ours(f.filename)]
     return ("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
             + "".join(traceback.format_exception_only(type(exc), exc)))
-
-
-def _raised_by_us(exc: BaseException) -> bool:
-    """Whether the innermost frame of the traceback is bnlint's runtime code."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and os.path.dirname(os.path.abspath(frames[-1].filename)) == _RUNTIME_DIR
 
 
 def _module_file(name: str) -> str:
@@ -116,6 +112,7 @@ def run(argv) -> int:
     _install_hooks()
     signal.signal(signal.SIGTERM, _on_sigterm)
     rec.write()
+    lines.start(sys._getframe())
     try:
         if opts.module:
             sys.argv = [opts.target, *opts.args]
@@ -138,15 +135,11 @@ def run(argv) -> int:
             rec.error = str(code)
     except KeyboardInterrupt:
         rec.status = "interrupted"
-    except BaseException as exc:
+    except BaseException as exc:  # the user's script crashed: that is a result, not our error
+        # (the hooks catch their own failures and record them as internal errors)
+        rec.status = "crashed"
         rec.error = f"{type(exc).__name__}: {exc}"
-        if _raised_by_us(exc):  # a bug of the checker, not the script's crash
-            rec.status = "internal_error"
-            rec.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            rec.internal_error(f"the checker raised {rec.error}")
-        else:  # the user's script crashed: that is a result, not our error
-            rec.status = "crashed"
-            rec.traceback = _user_traceback(exc)
+        rec.traceback = _user_traceback(exc)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     rec.write()
     return 0

@@ -172,20 +172,28 @@ def instrument_graph_mode() -> None:
         before = _read_stats(rec, original_run, self, variables)
         result = original_run(self, fetches, *args, **kwargs)
         after = _read_stats(rec, original_run, self, variables) if before is not None else None
-        if before is None or after is None:
-            states, before, after = [], [], []
-        rec.graph_step(states, before, after)
-        changed = any(any((x != y).any() for x, y in zip(a, b)) for a, b in zip(before, after))
-        for name in train:
-            record = rec.train_ops[name]
-            record["runs"] += 1
-            record["runs_changed"] += int(changed)
-            record["update_ops"] = n_updates
-            record["update_ops_run"] = n_found
-            record["bn_layers"] = len(states)
-            record["layers"] = sorted(set(record.get("layers", [])) | {s.lid for s in states})
+        try:
+            _record_step(rec, train, n_updates, n_found, states, before, after)
+        except Exception as exc:
+            rec.internal_error(f"train op bookkeeping failed: {type(exc).__name__}: {exc}")
         rec.step_finished("session")
         return result
 
     run.__module__ = original_run.__module__
     session.BaseSession.run = run
+
+
+def _record_step(rec, train, n_updates, n_found, states, before, after) -> None:
+    """Book one run of train ops `train`: statistics before/after, update ops."""
+    if before is None or after is None:
+        states, before, after = [], [], []
+    rec.graph_step(states, before, after)
+    changed = any(any((x != y).any() for x, y in zip(a, b)) for a, b in zip(before, after))
+    for name in train:
+        record = rec.train_ops[name]
+        record["runs"] += 1
+        record["runs_changed"] += int(changed)
+        record["update_ops"] = n_updates
+        record["update_ops_run"] = n_found
+        record["bn_layers"] = len(states)
+        record["layers"] = sorted(set(record.get("layers", [])) | {s.lid for s in states})

@@ -9,6 +9,7 @@ it. So the patches are applied when the script's own import of `tensorflow`,
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.machinery
 import sys
@@ -26,12 +27,10 @@ class _Loader(importlib.abc.Loader):
         return self.inner.create_module(spec)
 
     def exec_module(self, module):
-        around = self.finder.around.pop(self.name, None)
-        if around is None:
+        with contextlib.ExitStack() as stack:
+            for around in self.finder.around.pop(self.name, []):
+                stack.enter_context(around())
             self.inner.exec_module(module)
-        else:
-            with around():
-                self.inner.exec_module(module)
         for callback in self.finder.callbacks.pop(self.name, []):
             try:
                 callback(module)
@@ -50,14 +49,15 @@ class AfterImport(importlib.abc.MetaPathFinder):
 
     def __init__(self, on_error: Optional[Callable] = None):
         self.callbacks: Dict[str, List[Callable]] = {}
-        self.around: Dict[str, Callable[[], ContextManager]] = {}
+        self.around: Dict[str, List[Callable[[], ContextManager]]] = {}
         self._busy = set()
         self.on_error = on_error or _print_error
 
     def wrap(self, name: str, around: Callable[[], ContextManager]) -> None:
-        """Run the import of `name` (when it has callbacks) inside `around()`."""
+        """Run the import of `name` (when it has callbacks) inside `around()`
+        (several: the first given is the outermost)."""
         if name not in sys.modules:
-            self.around[name] = around
+            self.around.setdefault(name, []).append(around)
 
     def add(self, name: str, callback: Callable) -> None:
         if name in sys.modules:

@@ -17,6 +17,7 @@ import time
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from . import lines
 from .sites import loaded_user_files, lost_mode_site, mode_site, user_frames
 
 
@@ -137,6 +138,12 @@ class Recorder:
             self.eager_touched.add(state.lid)
 
     def site_called(self, frame) -> None:
+        try:
+            self._site_called(frame)
+        except Exception as exc:
+            self.internal_error(f"call site bookkeeping failed: {type(exc).__name__}: {exc}")
+
+    def _site_called(self, frame) -> None:
         frames = user_frames(frame, limit=60)
         if frames:
             key = (frames[0][0], frames[0][1])
@@ -157,6 +164,14 @@ class Recorder:
             raise StepLimitReached(f"bnlint: stopped after {self.steps} optimizer steps (--max-steps)")
 
     def step_finished(self, kind: str, fn: Optional[int] = None) -> None:
+        """Count a step and compare the statistics of the layers in it. Never
+        raises into the script: a failure is recorded as an internal error."""
+        try:
+            self._step_finished(kind, fn)
+        except Exception as exc:
+            self.internal_error(f"step bookkeeping failed: {type(exc).__name__}: {exc}")
+
+    def _step_finished(self, kind: str, fn: Optional[int]) -> None:
         self.steps += 1
         self.step_kinds[kind] = self.step_kinds.get(kind, 0) + 1
         lids = set(self.eager_touched)
@@ -239,6 +254,8 @@ class Recorder:
             "files": sorted(files),
             "notes": self.notes,
             "errors": self.errors,
+            "lines_traced": lines.active(),
+            "lines": lines.executed() if lines.active() else {},
         }
 
     def write(self, throttle: bool = False) -> None:

@@ -87,6 +87,17 @@ def _def_line(code, path: str) -> int:
     return line
 
 
+def is_autograph_file(path: str) -> bool:
+    """Whether `path` is a module AutoGraph generated from user code."""
+    return _AUTOGRAPH_PREFIX in os.path.basename(path)
+
+
+def autograph_origin(path: str, line: int) -> Optional[Tuple[str, int]]:
+    """The user's (file, line) that AutoGraph's generated `path`:`line` came from."""
+    origin = _AUTOGRAPH_MAP.get((path, line))
+    return origin if origin is not None and is_user_file(origin[0]) else None
+
+
 def note_autograph_source_map(source_map) -> None:
     """Remember where AutoGraph's generated lines came from."""
     for loc, origin in source_map.items():

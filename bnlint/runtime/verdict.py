@@ -80,6 +80,25 @@ class Judge:
         path, last = _real(f.filename), max(f.line, f.end_line)
         return sum(n for p, line, n in self.sites if p == path and f.line <= line <= last)
 
+    def _line_ran(self, f: Finding) -> Optional[bool]:
+        """Whether a line of the finding ran (None: the run did not trace lines)."""
+        if not self.record.get("lines_traced"):
+            return None
+        ran = set(self.record.get("lines", {}).get(_real(f.filename), ()))
+        return any(line in ran for line in range(f.line, max(f.line, f.end_line) + 1))
+
+    def _nothing_seen(self, f: Finding) -> Verdict:
+        """No Keras layer or model ran under the finding: did its line run?"""
+        ran = self._line_ran(f)
+        if ran:
+            return Verdict(f, UNCHECKED, "this line ran, but what it calls is not a Keras layer or model, "
+                                         "so nothing under it was instrumented")
+        if ran is None:
+            return Verdict(f, NOT_REACHED, self._not_reached(
+                "no Keras layer or model call was seen here (the run did not trace lines, so this code "
+                "may have run with a callee that is not a Keras layer or model)"))
+        return Verdict(f, NOT_REACHED, self._not_reached("this code never ran"))
+
     def _not_reached(self, what: str) -> str:
         reason = _RUN_CUT_SHORT.get(self.status)
         return f"{what} (the run ended early: {reason})" if reason else what
@@ -128,7 +147,7 @@ class Judge:
             if runs:
                 return Verdict(f, REFUTED, f"the call ran {runs} time(s) but no BatchNormalization "
                                            "or Dropout layer ran under it")
-            return Verdict(f, NOT_REACHED, self._not_reached("this code never ran"))
+            return self._nothing_seen(f)
         in_step = [c for c in calls if c["in_step"]]
         if not in_step:
             return Verdict(f, NOT_REACHED, self._not_reached(
@@ -170,7 +189,8 @@ class Judge:
         """`training=True` hard-coded or as default: the harm is outside training steps."""
         calls = self._calls_at(f)
         if not calls:
-            return Verdict(f, NOT_REACHED, self._not_reached("this code never ran"))
+            return self._nothing_seen(f) if not self._site_runs(f) else Verdict(
+                f, REFUTED, "the call ran but no BatchNormalization or Dropout layer ran under it")
         outside = [c for c in calls if not c["in_step"] and not c["in_tape"]]
         lids = sorted({c["layer"] for c in calls})
         if not outside:

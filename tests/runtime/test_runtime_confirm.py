@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCRIPTS = Path(__file__).parent / "scripts"
-MARK = re.compile(r"#\s*confirm:\s*(BN\d{3})\s+(confirmed|refuted|not reached|new)")
+MARK = re.compile(r"#\s*confirm:\s*(BN\d{3})\s+(confirmed|refuted|not reached|new|unchecked)")
 
 
 @pytest.fixture
@@ -326,3 +326,18 @@ def test_tensorflow_start_up_log_is_printed_once(tmp_path):
     assert proc.stderr.count(preamble) == min(1, plain.stderr.count(preamble))
     # each distinct native message once, none lost
     assert sorted(_native_lines(proc.stderr)) == sorted(set(_native_lines(plain.stderr)))
+
+
+def test_a_call_that_ran_but_is_not_a_keras_layer_is_said_so(project):
+    proc, payload = confirm(project, "k3_not_keras_callee.py")
+    assert observed(payload) == expected(project, "k3_not_keras_callee.py")
+    [text] = evidence(payload, "BN001")
+    assert "this line ran" in text and "not a Keras layer or model" in text
+    assert payload["run"]["steps"] == 2
+    assert proc.returncode == 0
+
+
+def test_untaken_code_is_said_to_have_never_run(project):
+    proc, payload = confirm(project, "k3_untaken_branch.py")
+    texts = [f["evidence"] for f in payload["findings"] if f["status"] == "not reached"]
+    assert texts and all(t.startswith("this code never ran") for t in texts), texts
