@@ -1,8 +1,13 @@
-"""`bnlint confirm` usage errors and import hygiene (no TensorFlow needed)."""
+"""`bnlint confirm` without TensorFlow: usage errors, the run's processes, checker errors."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 
 def run(*args, cwd=None):
@@ -63,12 +68,6 @@ def test_module_arguments_with_and_without_double_dash(tmp_path):
 
 
 # -- the script's processes never outlive the run (issue 14 item 17) ---------------------
-
-import os  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-
-import pytest  # noqa: E402
 
 linux_only = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="the process sweep reads /proc")
 
