@@ -1,4 +1,5 @@
-"""What a call in the user's source passes as `training`: a literal or not.
+"""What a call in the user's source passes as `training`: a literal or not;
+and which GradientTape blocks enclose a line.
 
 A batch norm that only ever ran with training=True has moving statistics
 that this program never reads. When the True is written at the call
@@ -17,13 +18,14 @@ from __future__ import annotations
 import ast
 import functools
 import warnings
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 _MAX_BYTES = 8 * 1024 * 1024  # as the linter's BN904 limit
 
 
 @functools.lru_cache(maxsize=64)
-def _calls(path: str) -> Optional[List[ast.Call]]:
+def _nodes(path: str) -> Optional[List[ast.AST]]:
+    """The calls and `with` statements of a user file; None if unreadable."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(_MAX_BYTES + 1)
@@ -34,7 +36,33 @@ def _calls(path: str) -> Optional[List[ast.Call]]:
             tree = ast.parse(data, path)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.Call, ast.With, ast.AsyncWith))]
+
+
+def _calls(path: str) -> Optional[List[ast.Call]]:
+    nodes = _nodes(path)
+    return None if nodes is None else [n for n in nodes if isinstance(n, ast.Call)]
+
+
+def _is_tape(expr: ast.expr) -> bool:
+    func = expr.func if isinstance(expr, ast.Call) else None
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    return name == "GradientTape"
+
+
+def enclosing_tapes(path: str, line: int) -> Optional[List[Tuple[int, int]]]:
+    """The `with ...GradientTape(...)` statements whose body holds `line`
+    (1-based), as (first, last) lines of their header; None if the file
+    cannot be read or parsed."""
+    nodes = _nodes(path)
+    if nodes is None:
+        return None
+    out = []
+    for node in nodes:
+        if (isinstance(node, (ast.With, ast.AsyncWith)) and any(_is_tape(i.context_expr) for i in node.items)
+                and node.body and node.body[0].lineno <= line <= (node.end_lineno or line)):
+            out.append((node.lineno, max(node.lineno, node.body[0].lineno - 1)))
+    return out
 
 
 def _passed(call: ast.Call) -> Optional[ast.expr]:

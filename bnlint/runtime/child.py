@@ -17,7 +17,7 @@ import signal
 import sys
 import traceback
 
-from . import lines, native_log
+from . import native_log
 from . import recorder as _rec
 from .import_hook import install
 from .reaper import die_with_parent
@@ -56,8 +56,6 @@ def _install_hooks() -> None:
     finder.add("keras", on_keras)
     finder.add("tf_keras", on_tf_keras)
     finder.wrap("tensorflow", native_log.once)
-    for name in ("tensorflow", "keras", "tf_keras"):  # their imports are most of a run's Python calls
-        finder.wrap(name, lines.paused)
 
 
 def _on_sigterm(signum, frame):
@@ -112,7 +110,6 @@ def run(argv) -> int:
     _install_hooks()
     signal.signal(signal.SIGTERM, _on_sigterm)
     rec.write()
-    lines.start(sys._getframe())
     try:
         if opts.module:
             sys.argv = [opts.target, *opts.args]

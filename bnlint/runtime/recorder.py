@@ -254,8 +254,9 @@ class Recorder:
             "files": sorted(files),
             "notes": self.notes,
             "errors": self.errors,
-            "lines_traced": lines.active(),
-            "lines": lines.executed() if lines.active() else {},
+            "lines_traced": lines.traced(),
+            "lines": lines.executed() if lines.traced() else {},
+            "tape_sites": lines.tape_sites(),
         }
 
     def write(self, throttle: bool = False) -> None:

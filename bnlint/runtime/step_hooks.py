@@ -11,8 +11,10 @@ layer calls inside a tape can be told from evaluation calls.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 
+from . import lines
 from . import recorder as _rec
 from .sites import note_autograph_source_map
 
@@ -102,12 +104,17 @@ def _patch_tape(cls) -> None:
         result = enter(self)
         if _rec.RECORDER is not None:
             _rec.RECORDER.tape_depth += 1
+            try:
+                lines.tape_entered(sys._getframe(1))
+            except Exception as exc:
+                _rec.RECORDER.internal_error(f"line tracing failed: {type(exc).__name__}: {exc}")
         return result
 
     @functools.wraps(exit_)
     def __exit__(self, *exc):
         if _rec.RECORDER is not None:
             _rec.RECORDER.tape_depth = max(0, _rec.RECORDER.tape_depth - 1)
+            lines.tape_exited()
         return exit_(self, *exc)
 
     __enter__.__module__ = __exit__.__module__ = enter.__module__

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..finding import Finding
-from .call_source import literal_training
+from .call_source import enclosing_tapes, literal_training
 
 CONFIRMED, REFUTED, NOT_REACHED, UNCHECKED, NEW = "confirmed", "refuted", "not reached", "unchecked", "new"
 RUNTIME_CODE = "BN801"
@@ -81,10 +81,16 @@ class Judge:
         return sum(n for p, line, n in self.sites if p == path and f.line <= line <= last)
 
     def _line_ran(self, f: Finding) -> Optional[bool]:
-        """Whether a line of the finding ran (None: the run did not trace lines)."""
-        if not self.record.get("lines_traced"):
+        """Whether a line of the finding ran; None when the run cannot tell
+        (lines are traced only inside GradientTape blocks, see lines.py)."""
+        path = _real(f.filename)
+        tapes = enclosing_tapes(path, f.line) if self.record.get("lines_traced") else None
+        if not tapes:
             return None
-        ran = set(self.record.get("lines", {}).get(_real(f.filename), ()))
+        entered = {line for p, line in self.record.get("tape_sites", []) if p == path}
+        if not any(first <= line <= last for first, last in tapes for line in entered):
+            return False  # no enclosing tape block was ever entered
+        ran = set(self.record.get("lines", {}).get(path, ()))
         return any(line in ran for line in range(f.line, max(f.line, f.end_line) + 1))
 
     def _nothing_seen(self, f: Finding) -> Verdict:
@@ -95,8 +101,8 @@ class Judge:
                                          "so nothing under it was instrumented")
         if ran is None:
             return Verdict(f, NOT_REACHED, self._not_reached(
-                "no Keras layer or model call was seen here (the run did not trace lines, so this code "
-                "may have run with a callee that is not a Keras layer or model)"))
+                "no Keras layer or model call was seen here (either this code never ran, or what it "
+                "calls is not a Keras layer or model)"))
         return Verdict(f, NOT_REACHED, self._not_reached("this code never ran"))
 
     def _not_reached(self, what: str) -> str:

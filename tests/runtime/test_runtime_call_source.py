@@ -43,3 +43,23 @@ def test_unreadable_unparsable_and_huge_files_are_unknown(tmp_path):
     huge = tmp_path / "huge.py"
     huge.write_text("bn(x, training=True)\n" + "#" * (9 * 1024 * 1024) + "\n")
     assert literal_training(str(huge), 1) is None
+
+
+def test_enclosing_tape_blocks(tmp_path):
+    from bnlint.runtime.call_source import enclosing_tapes
+
+    path = tmp_path / "train.py"
+    path.write_text(
+        "import tensorflow as tf\n"
+        "with tf.GradientTape() as tape:\n"
+        "    if flag:\n"
+        "        out = model(x)\n"
+        "with open('f') as fh, tf.GradientTape(\n"
+        "        persistent=True) as t2:\n"
+        "    y = net(x)\n"
+        "z = net(x)\n")
+    name = str(path)
+    assert enclosing_tapes(name, 4) == [(2, 2)]
+    assert enclosing_tapes(name, 7) == [(5, 6)]
+    assert enclosing_tapes(name, 8) == []
+    assert enclosing_tapes(str(tmp_path / "missing.py"), 1) is None
