@@ -288,12 +288,26 @@ def test_runtime_finding_points_at_the_call_that_lost_the_mode(project):
     assert proc.returncode == 1
 
 
-def test_tf1_mode_set_true_through_a_parameter_is_a_runtime_finding(project):
+@pytest.mark.parametrize("static", ["on", "off"])
+def test_tf1_mode_set_true_through_a_parameter_is_reported(project, tmp_path, static):
     # model_fn(x, is_training=True) in another module: the run sees only True,
-    # but the same builder makes the inference graph that reads the statistics
-    proc, payload = confirm(project, "tf1_model_fn.py")
-    assert observed(payload) == expected(project, "tf1_model_fn.py", "tf1_model_fn_models.py")
-    [text] = evidence(payload, "BN801")
+    # but the same builder makes the inference graph that reads the statistics.
+    # With BN003 on, the static rule and the run agree (BN003 confirmed); with
+    # it off, the runtime alone reports it (BN801 new), on the same line.
+    args = ["tf1_model_fn.py"]
+    if static == "off":
+        config = tmp_path / "config" / ".bnlint.yaml"
+        config.parent.mkdir()
+        config.write_text("ignore: [BN003]\n")
+        args = ["--config", str(config)] + args
+    proc, payload = confirm(project, *args)
+    marks = expected(project, "tf1_model_fn.py", "tf1_model_fn_models.py")
+    assert marks == {("tf1_model_fn.py", 21, "BN801", "new")}
+    seen = observed(payload)
+    if static == "on" and seen == {("tf1_model_fn.py", 21, "BN003", "confirmed")}:
+        seen = marks  # the static rule found it: the same answer
+    assert seen == marks
+    [text] = evidence(payload, "BN801") or evidence(payload, "BN003")
     assert "depends on 0 of the graph's 2 UPDATE_OPS" in text
     assert proc.returncode == 1
 
