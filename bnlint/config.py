@@ -1,17 +1,24 @@
 """Configuration: [tool.bnlint] in pyproject.toml, or .bnlint.yaml.
 
-The nearest file wins (searched upward from the first path given). Keys use
-ruff's spelling. A bad value is a ConfigError naming the key and the file.
+Each file gets the configuration of its nearest config file (searched upward
+from the file's directory), as ruff does; `--config` names one file for all.
+`settings_for(path)` is the one entry point that the CLI, the flake8 plugin,
+pre-commit and the language server share. Keys use ruff's spelling. A bad
+value is a ConfigError naming the key and the file. Path patterns (`exclude`,
+`extend-exclude`, `per-file-ignores`) are gitignore-style, matched by the
+pathspec library, relative to the config file's directory.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import os
 import sys
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
+import pathspec
 import yaml
 
 if sys.version_info >= (3, 11):
@@ -39,6 +46,7 @@ class Config:
     exclude: Tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: Tuple[str, ...] = ()
     force_exclude: bool = False  # apply excludes to files named explicitly too
+    respect_gitignore: bool = True  # skip what .gitignore files ignore (directory walks only)
     per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     extra_mode_sensitive_layers: Tuple[str, ...] = ()
     keras: str = "auto"
@@ -61,8 +69,7 @@ class Config:
         text = path.as_posix()
         codes: List[str] = []
         for pattern, ignored in self.per_file_ignores:
-            if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) \
-                    or text.startswith(pattern.rstrip("/") + "/"):
+            if path_spec((pattern,)).match_file(text):
                 codes += ignored
         if codes:
             # A prefix ("BN0") stands for every code it covers: callers subtract
@@ -78,14 +85,43 @@ class Config:
                      self.extra_mode_sensitive_layers, self.keras))
 
 
+@lru_cache(maxsize=256)
+def path_spec(patterns: Tuple[str, ...]) -> pathspec.PathSpec:
+    """gitignore-style patterns, compiled once: a pattern without a slash
+    matches a name at any depth; one with a slash is anchored at the config
+    file's directory; `dir/` matches a directory and everything in it."""
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def known_codes() -> Tuple[str, ...]:
+    """Every rule code bnlint has (one spec file each under rules/), sorted."""
+    from .specs import load_specs  # rules/*.yaml; imported late, specs must not import config
+
+    return tuple(sorted(load_specs()))
+
+
+def unknown_code_message(value: str, key: str, where: str) -> str:
+    known = known_codes()
+    prefixes = sorted({c[:3] for c in known})
+    return (f"{where}: `{key}` has unknown rule selector {value!r}; known codes: "
+            f"{', '.join(known)} (or a prefix of one, such as {', '.join(prefixes)}, or ALL)")
+
+
 def _codes(value, key: str, where: str) -> Tuple[str, ...]:
+    """Rule selectors: full codes, prefixes of known codes, or ALL. Anything
+    else (a typo, a code that does not exist) is a ConfigError: as ruff's
+    "Unknown rule selector", a silent typo would turn CI green."""
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: `{key}` must be a list of rule codes, got {value!r}")
+    known = known_codes()
     for v in value:
-        if not (v == "ALL" or (v.startswith("BN") and (v[2:].isdigit() or v == "BN"))):
-            raise ConfigError(f"{where}: `{key}` has {v!r}, which is not a rule code or prefix like BN001 or BN0")
+        if v == "ALL":
+            continue
+        if not (v.startswith("BN") and (v[2:].isdigit() or v == "BN")) \
+                or not any(code.startswith(v) for code in known):
+            raise ConfigError(unknown_code_message(v, key, where))
     return tuple("BN" if v == "ALL" else v for v in value)
 
 
@@ -135,7 +171,7 @@ def from_mapping(data: dict, where: str, root: Optional[str] = None, base: Optio
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
     known = {"select", "ignore", "extend-select", "exclude", "extend-exclude", "force-exclude",
-             "per-file-ignores", "extra-mode-sensitive-layers", "keras"}
+             "respect-gitignore", "per-file-ignores", "extra-mode-sensitive-layers", "keras"}
     changes: Dict[str, object] = {}
     for raw_key, value in data.items():
         key = str(raw_key).replace("_", "-")
@@ -145,10 +181,10 @@ def from_mapping(data: dict, where: str, root: Optional[str] = None, base: Optio
             changes[key.replace("-", "_")] = _codes(value, key, where)
         elif key in ("exclude", "extend-exclude", "extra-mode-sensitive-layers"):
             changes[key.replace("-", "_")] = _strings(value, key, where)
-        elif key == "force-exclude":
+        elif key in ("force-exclude", "respect-gitignore"):
             if not isinstance(value, bool):
-                raise ConfigError(f"{where}: `force-exclude` must be true or false, got {value!r}")
-            changes["force_exclude"] = value
+                raise ConfigError(f"{where}: `{key}` must be true or false, got {value!r}")
+            changes[key.replace("-", "_")] = value
         elif key == "keras":
             value = str(value)
             if value not in KERAS_CHOICES:
@@ -165,26 +201,35 @@ def from_mapping(data: dict, where: str, root: Optional[str] = None, base: Optio
 
 
 def find_config_file(start: Path) -> Optional[Path]:
+    """The nearest config file at or above `start` (a file or directory), or None."""
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for d in (directory, *directory.parents):
-        yaml_file = d / ".bnlint.yaml"
-        if yaml_file.is_file():
-            return yaml_file
-        pyproject = d / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                text = pyproject.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            try:
-                data = tomllib.loads(text)
-            except tomllib.TOMLDecodeError:
-                if "tool.bnlint" in text:  # ours, and broken: say so (load reports it)
-                    return pyproject
-                continue
-            if "bnlint" in data.get("tool", {}):
+        found = _config_file_in(d)
+        if found is not None:
+            return found
+    return None
+
+
+def _config_file_in(d: Path) -> Optional[Path]:
+    """`d`'s own config file: .bnlint.yaml, else a pyproject.toml with [tool.bnlint]."""
+    yaml_file = d / ".bnlint.yaml"
+    if yaml_file.is_file():
+        return yaml_file
+    pyproject = d / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            text = pyproject.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            if "tool.bnlint" in text:  # ours, and broken: say so (load reports it)
                 return pyproject
+            return None
+        if "bnlint" in data.get("tool", {}):
+            return pyproject
     return None
 
 
@@ -213,3 +258,99 @@ def load_config(start: Optional[Path] = None, explicit: Optional[Path] = None) -
         return load_config_file(explicit)
     found = find_config_file(start or Path.cwd())
     return load_config_file(found) if found else Config()
+
+
+# -- which configuration applies to a path -----------------------------------
+@lru_cache(maxsize=128)
+def _load_cached(path: str, stamp: Tuple[int, int, int]) -> Config:
+    """load_config_file, once per version of the file (stamp: inode, size,
+    mtime in ns), so a long-running editor session sees edits."""
+    return load_config_file(Path(path))
+
+
+def _stamp(path: Path) -> Tuple[int, int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0, 0)  # load_config_file reports it
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _directory_of(path: Union[str, Path]) -> Path:
+    p = Path(os.path.abspath(path))
+    return p if p.is_dir() else p.parent
+
+
+def settings_for(path: Union[str, Path], explicit: Optional[Path] = None) -> Config:
+    """The configuration for the file or directory at `path` (it need not
+    exist: an unsaved editor buffer or a `--stdin-filename`).
+
+    `explicit` (the `--config` file) wins for every path; otherwise the
+    nearest `.bnlint.yaml` or `pyproject.toml` with `[tool.bnlint]` at or
+    above the path's directory, as ruff's hierarchical configuration; with
+    none, the defaults. Loaded files are cached by (inode, size, mtime), so
+    repeated calls are cheap and an edited config file is re-read. Raises
+    ConfigError for a bad config file. Used by the CLI (through Settings),
+    the flake8 plugin and the language server alike.
+    """
+    return _for_directory(_directory_of(path), explicit)
+
+
+def _for_directory(directory: Path, explicit: Optional[Path] = None) -> Config:
+    if explicit is not None:
+        return _load_cached(str(explicit), _stamp(Path(explicit)))
+    if not directory.exists():  # a new file in a new folder: its nearest existing ancestor
+        directory = next((d for d in directory.parents if d.exists()), Path.cwd())
+    found = find_config_file(directory)
+    return _load_cached(str(found), _stamp(found)) if found else Config()
+
+
+class Settings:
+    """Configuration per path for one CLI run: `settings_for` plus the
+    command line's overrides (`adjust`, applied to every file's config), with
+    the lookup cached per directory for the length of the run."""
+
+    def __init__(self, explicit: Optional[Path] = None,
+                 adjust: Optional[Callable[[Config], Config]] = None) -> None:
+        self.explicit = explicit
+        self._adjust = adjust or (lambda cfg: cfg)
+        self._by_dir: Dict[str, Config] = {}
+        self._adjusted: Dict[Config, Config] = {}
+        self._file_for: Dict[Path, Optional[Path]] = {}  # directory -> nearest config file
+
+    def _nearest(self, directory: Path) -> Optional[Path]:
+        """find_config_file, memoised per directory for this run: a walk of a
+        big tree reads each pyproject.toml once, not once per subdirectory."""
+        chain = []
+        d: Optional[Path] = directory
+        while d is not None and d not in self._file_for:
+            chain.append(d)
+            d = d.parent if d.parent != d else None
+        found = self._file_for.get(d) if d is not None else None
+        for c in reversed(chain):
+            own = _config_file_in(c)
+            found = own if own is not None else found
+            self._file_for[c] = found
+        return found
+
+    def for_directory(self, directory: Union[str, Path]) -> Config:
+        key = os.path.abspath(directory)
+        if key not in self._by_dir:
+            directory = Path(key)
+            if self.explicit is not None or not directory.exists():
+                base = _for_directory(directory, self.explicit)
+            else:
+                found = self._nearest(directory.resolve())
+                base = _load_cached(str(found), _stamp(found)) if found else Config()
+            if base not in self._adjusted:
+                self._adjusted[base] = self._adjust(base)
+            self._by_dir[key] = self._adjusted[base]
+        return self._by_dir[key]
+
+    def __call__(self, path: Union[str, Path]) -> Config:
+        """The configuration for a file (or directory) path."""
+        return self.for_directory(_directory_of(path))
+
+    def configs(self) -> List[Config]:
+        """Every distinct configuration used so far."""
+        return list(dict.fromkeys(self._by_dir.values()))

@@ -213,16 +213,9 @@ def lint_file(path: str, config: Config) -> FileResult:
 
 
 # -- many files -------------------------------------------------------------
-_WORKER_CONFIG: Optional[Config] = None
-
-
-def _init_worker(config: Config) -> None:
-    global _WORKER_CONFIG
-    _WORKER_CONFIG = config
-
-
-def _worker(item: Tuple[str, bytes]) -> FileResult:
-    return _lint_guarded(item[0], item[1], _WORKER_CONFIG)
+def _worker(item: Tuple[str, bytes, Config]) -> FileResult:
+    """(path, bytes, that file's config) -> its result, in a pool process."""
+    return _lint_guarded(item[0], item[1], item[2])
 
 
 def _lint_guarded(path: str, data: bytes, config: Config) -> FileResult:
@@ -253,55 +246,73 @@ def _candidate(data: bytes, config: Config, codes: Set[str], filename: str) -> b
 
 def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
                use_cache: bool = True, cache_dir: Optional[str] = None,
-               stats: Optional[RunStats] = None) -> List[FileResult]:
-    """Lint many files: stage-1 filter and cache in this process, the rest in a pool."""
+               stats: Optional[RunStats] = None,
+               config_for: Optional[Callable[[str], Config]] = None,
+               progress: Optional[Callable[[int, int], None]] = None) -> List[FileResult]:
+    """Lint many files: stage-1 filter and cache in this process, the rest in a pool.
+
+    Each file is linted with `config_for(path)` when given (the CLI's
+    `config.Settings`: the file's nearest config), else with `config`;
+    `config` also places the cache (its root's .bnlint_cache/). `progress`,
+    if given, is called as progress(files done, files in all) after each file
+    that needed parsing (the slow part)."""
     stats = stats if stats is not None else RunStats()
-    codes = selected_codes(config)
-    cache = Cache(cache_dir, config) if use_cache else None
+    config_for = config_for or (lambda _path: config)
+    cache_root = cache_dir or str(Cache(None, config).dir)
+    caches: Dict[Config, Cache] = {}
     results: Dict[str, FileResult] = {}
-    todo: List[Tuple[str, bytes]] = []
+    todo: List[Tuple[str, bytes, Config]] = []
     for path in paths:
         stats.files += 1
         data, problem = read_file(path)
         if problem is not None:
             results[path] = FileResult(path, [problem])
             continue
-        if not _candidate(data, config, codes, path):
+        cfg = config_for(path)
+        if not _candidate(data, cfg, selected_codes(cfg), path):
             results[path] = FileResult(path, skipped=True)
             stats.skipped += 1
             continue
+        if use_cache and cfg not in caches:
+            caches[cfg] = Cache(cache_root, cfg)  # the config is part of each entry's key
+        cache = caches.get(cfg)
         if cache is not None:
             hit = cache.get(path, data)
             if hit is not None:
                 results[path] = FileResult(path, hit, cached=True)
                 stats.cached += 1
                 continue
-        todo.append((path, data))
+        todo.append((path, data, cfg))
     # The bytes read here are the bytes linted and the cache key: a file
     # edited during the run cannot get another version's findings.
-    contents = dict(todo)
-    for res in _run_many(todo, config, jobs):
+    contents = {path: (data, cfg) for path, data, cfg in todo}
+    done = len(paths) - len(todo)
+    for res in _run_many(todo, jobs):
         results[res.filename] = res
         stats.parsed += int(res.parsed)
         stats.skipped += int(res.skipped)
+        data, cfg = contents[res.filename]
+        cache = caches.get(cfg)
         if cache is not None and not any(f.code in ("BN901", "BN903") for f in res.findings):
-            cache.put(res.filename, contents[res.filename], res.findings, res.dependencies)
+            cache.put(res.filename, data, res.findings, res.dependencies)
+        done += 1
+        if progress is not None:
+            progress(done, len(paths))
     return [results[p] for p in paths if p in results]
 
 
-def _run_many(items: List[Tuple[str, bytes]], config: Config, jobs: Optional[int]) -> Iterable[FileResult]:
+def _run_many(items: List[Tuple[str, bytes, Config]], jobs: Optional[int]) -> Iterable[FileResult]:
     """Results in completion order. Largest files are submitted first, one
     file per task: the slowest file then starts early instead of ending a
     chunk of others, which keeps both cores busy to the end."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(items) < POOL_MIN_FILES:
-        for path, data in items:
+        for path, data, config in items:
             yield _lint_guarded(path, data, config)
         return
-    pending = {path: data for path, data in items}
+    pending = {path: (path, data, config) for path, data, config in items}
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(items)), initializer=_init_worker,
-                                 initargs=(config,)) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
             order = sorted(items, key=lambda item: -len(item[1]))
             futures = {pool.submit(_worker, item): item[0] for item in order}
             for future in as_completed(futures):
@@ -319,13 +330,14 @@ def _run_many(items: List[Tuple[str, bytes]], config: Config, jobs: Optional[int
         # file per process, `jobs` at a time, so the file that kills a worker
         # is named and the others still get their findings.
         with ThreadPoolExecutor(max_workers=jobs) as threads:
-            yield from threads.map(lambda item: _isolated(item[0], item[1], config), pending.items())
+            yield from threads.map(_isolated, pending.values())
 
 
-def _isolated(path: str, data: bytes, config: Config) -> FileResult:
+def _isolated(item: Tuple[str, bytes, Config]) -> FileResult:
+    path = item[0]
     try:
-        with ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(config,)) as pool:
-            return pool.submit(_worker, (path, data)).result()
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_worker, item).result()
     except BrokenProcessPool:
         return FileResult(path, [_meta_finding(
             "BN903", path, "the worker process checking this file died (crash, out of memory or killed)")])

@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, TextIO
+from typing import Callable, List, Optional, Sequence, TextIO
 
 from ..config import Config
 from ..engine import decode, lint_bytes, lint_text, read_file
@@ -108,15 +108,20 @@ def _warn(message: str) -> None:
 
 
 def fix_files(paths: Sequence[str], config: Config, unsafe: bool, write: bool,
-              out: Optional[TextIO] = None, roots: Optional[Sequence[str]] = None) -> Totals:
+              out: Optional[TextIO] = None, roots: Optional[Sequence[str]] = None,
+              config_for: Optional[Callable[[str], Config]] = None) -> Totals:
     """Fix files in place (`write`) or print their diffs to `out`.
 
+    Each file is fixed with `config_for(path)` when given (its nearest
+    config, config.Settings.config_for), else with `config`.
     `roots`: the linted tree (write.tree_roots of the paths the user gave);
     None: each file's own directory. A file that must not be written
     (write.fixable_target) or whose encoding does not round-trip is named on
     stderr and counted in `refused`, with `--diff` too."""
     totals = Totals()
+    every = config
     for path in paths:
+        config = config_for(path) if config_for is not None else every
         data, problem = read_file(path)
         if problem is not None:
             continue
@@ -290,13 +295,15 @@ def _sweep(paths: Sequence[str], started: float) -> None:
             _warn(f"removed {stale}, left by an interrupted --fix")
 
 
-def fix_and_tell(paths: Sequence[str], config: Config, args, out: TextIO) -> int:
+def fix_and_tell(paths: Sequence[str], config: Config, args, out: TextIO,
+                 config_for: Optional[Callable[[str], Config]] = None) -> int:
     """The CLI's `--fix` / `--diff` over files: 1 if anything changed (or would)."""
     if not args.diff:
         _sweep(paths, time.time())
     with cleanup_on_signals():  # SIGTERM mid-write leaves no temp file
         totals = fix_files(paths, config, args.unsafe_fixes, write=not args.diff,
-                           out=out if args.diff else None, roots=tree_roots(args.paths or ["."]))
+                           out=out if args.diff else None, roots=tree_roots(args.paths or ["."]),
+                           config_for=config_for)
     noun = "finding" if totals.fixed == 1 else "findings"
     where = f"in {totals.files} file{'' if totals.files == 1 else 's'}"
     if args.diff:
