@@ -5,28 +5,37 @@ from `lines` and hands it to `lint_text`; no rule logic lives here. flake8
 owns selection (`--select`, `--extend-select`, `--ignore`, per-file ignores)
 and `# noqa`, so every BN rule runs and those settings are left to it; only
 what bnlint needs to know about the code (`keras`, extra mode-sensitive
-layers) is read from the project's `[tool.bnlint]`.
+layers) is read from `[tool.bnlint]`: each file's nearest config, as the
+CLI reads it (`config.settings_for`). A config the CLI rejects (an unknown
+key, a bad value) fails the flake8 run the same way: the ConfigError's
+message, naming the key and the file, and a non-zero exit.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
 from . import __version__
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, settings_for
 from .engine import lint_text
 
+try:  # flake8 prints an ExecutionError's message (no traceback) and exits 1
+    from flake8.exceptions import ExecutionError as _Flake8Failure
+except ImportError:  # pragma: no cover - flake8 is what imports this module
+    _Flake8Failure = Exception
 
-@lru_cache(maxsize=64)
-def _config_for(directory: str) -> Config:
-    """The project's knowledge settings, with selection handed to flake8."""
-    try:
-        config = load_config(Path(directory))
-    except ConfigError:
-        config = Config()  # `bnlint` itself reports a bad config; flake8 must still run
+
+class BnlintConfigFailure(_Flake8Failure):
+    """A bad [tool.bnlint] / .bnlint.yaml: the flake8 run stops with its message."""
+
+
+def _config_for(filename: str) -> Config:
+    """The file's nearest config with its selection handed to flake8.
+    Raises ConfigError for a bad config file, as the CLI does."""
+    path = Path(filename)
+    config = settings_for(path if path.parent.is_dir() else Path.cwd())  # "stdin" -> the cwd
     return replace(config, select=("BN",), ignore=(), extend_select=(), per_file_ignores=())
 
 
@@ -43,8 +52,10 @@ class BnlintChecker:
         self.filename = filename
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
-        directory = Path(self.filename).parent  # "stdin" -> "."
-        config = _config_for(str(directory if directory.is_dir() else Path.cwd()))
+        try:
+            config = _config_for(self.filename)
+        except ConfigError as exc:
+            raise BnlintConfigFailure(f"bnlint: {exc}") from None
         source = "".join(self.lines)
         for f in lint_text(source, self.filename, config, noqa=False):
             # flake8 columns are 0-based and displayed +1, so output matches bnlint's.

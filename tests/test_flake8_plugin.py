@@ -164,3 +164,36 @@ def test_project_config_reaches_the_plugin(tmp_path, keras, expected):
     _, rows = flake8("--select", "BN", "pkg", cwd=tmp_path)
     assert {r[3] for r in rows} == expected
     assert rows == bnlint_rows("pkg", cwd=tmp_path)
+
+
+def test_nearest_config_per_file_as_the_cli(tmp_path):
+    """`keras = "2"` in sub/ only: flake8 and bnlint agree file by file, in
+    either order on the command line (issue 13: config per file)."""
+    (tmp_path / "pyproject.toml").write_text('[tool.bnlint]\nkeras = "3"\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pyproject.toml").write_text('[tool.bnlint]\nkeras = "2"\n')
+    (tmp_path / "net.py").write_text(NO_TRAINING_PARAM)
+    (tmp_path / "sub" / "net.py").write_text(NO_TRAINING_PARAM)
+    for order in (("net.py", "sub/net.py"), ("sub/net.py", "net.py")):
+        _, rows = flake8("--select", "BN", *order, cwd=tmp_path)
+        assert {(Path(r[0]).as_posix(), r[3]) for r in rows} == {("net.py", "BN002")}
+        assert rows == bnlint_rows(*order, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("body,named", [
+    ('selct = ["BN001"]', "unknown key `selct`"),
+    ('select = ["BN004"]', "unknown rule selector 'BN004'"),
+    ('keras = "4"', "`keras`"),
+])
+def test_bad_config_fails_flake8_as_it_fails_bnlint(tmp_path, jobs, body, named):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.bnlint]\n{body}\n")
+    (tmp_path / "a.py").write_text(BUGGY.format(noqa=""))
+    (tmp_path / "b.py").write_text(BUGGY.format(noqa=""))
+    cli = run_bnlint("--no-cache", "a.py", "b.py", cwd=tmp_path)
+    assert cli.returncode == 2 and named in cli.stderr.decode()
+    proc = subprocess.run([sys.executable, "-m", "flake8", "--isolated", "-j", jobs, "--select", "BN",
+                           "a.py", "b.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert f"bnlint: {tmp_path / 'pyproject.toml'}: " in proc.stdout and named in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr and "a.py:" not in proc.stdout
