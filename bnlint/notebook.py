@@ -79,7 +79,9 @@ def load(text: str) -> Optional[List[Cell]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotebookError(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        # The whole message ("... starting at: line 3 column 12 (char 40)"), not
+        # exc.msg alone, which stops mid-sentence.
+        raise NotebookError(f"not valid JSON: {exc}", exc.lineno, exc.colno) from None
     except RecursionError:
         raise NotebookError("not valid JSON: nested too deeply") from None
     raw, key = _raw_cells(doc)
