@@ -128,3 +128,65 @@ def test_noqa_through_the_cli_exit_code(tmp_path, bnlint):
     result = bnlint("--no-cache", str(target))
     assert result.returncode == 1
     assert f"{target}:8:" in result.stdout.decode()
+
+
+# -- file-level `# bnlint: noqa` and the --add-noqa edit -------------------------------
+from bnlint.noqa import ALL, add_codes_to_line, add_noqa, file_exemption  # noqa: E402
+
+
+@pytest.mark.parametrize("source,want", [
+    ("# bnlint: noqa\nx = 1\n", ALL),
+    ("x = 1\n# bnlint: noqa: BN001\n", ("BN001",)),
+    ("# bnlint: noqa: BN001, bn003\n# bnlint: noqa: BN0\n", ("BN001", "BN003", "BN0")),
+    ("   #bnlint:noqa:BN001 BN002\r\n", ("BN001", "BN002")),
+    ("x = 1  # bnlint: noqa\n", ()),  # a trailing comment is not a file directive
+    ("# bnlint: noqa because\n", ()),  # not a directive: words after it
+    ("# noqa\n", ()),
+    ("", ()),
+])
+def test_file_exemption(source, want):
+    assert file_exemption(source) == want
+
+
+@pytest.mark.parametrize("line,codes,want", [
+    ("y = m(x)", ["BN001"], "y = m(x)  # noqa: BN001"),
+    ("y = m(x)   ", ["BN001", "BN002"], "y = m(x)  # noqa: BN001, BN002"),
+    ("y = m(x)  # noqa: E501", ["BN001"], "y = m(x)  # noqa: E501, BN001"),
+    ("y = m(x)  # noqa: E501  # why", ["BN001"], "y = m(x)  # noqa: E501, BN001  # why"),
+    ("y = m(x)  # noqa: BN001", ["BN001"], "y = m(x)  # noqa: BN001"),
+    ("y = m(x)  # noqa", ["BN001"], "y = m(x)  # noqa"),
+    ("y = m(x)  # a note", ["BN001"], "y = m(x)  # a note  # noqa: BN001"),
+])
+def test_add_codes_to_line(line, codes, want):
+    assert add_codes_to_line(line, codes) == want
+
+
+def test_add_noqa_keeps_every_byte_but_the_comments():
+    class F:
+        def __init__(self, code, line):
+            self.code, self.line = code, line
+    source = "a = m(x)\r\nb = '''\nz'''\rc = m(y) \\\n    + 1\n"
+    new, changed = add_noqa(source, [F("BN001", 1), F("BN002", 1), F("BN001", 2), F("BN001", 4)])
+    assert changed == 1
+    assert new == source.replace("a = m(x)", "a = m(x)  # noqa: BN001, BN002", 1)
+
+
+@pytest.mark.parametrize("line", [
+    "# bnlint: noqa: " + "A1 " * 100_000 + "!",
+    "# bnlint: noqa: A1" + " " * 300_000 + "!",
+    "# bnlint: noqa: A1" + " ," * 100_000 + "!",
+    "# bnlint: noqa" + " \t" * 100_000 + "x",
+    "#" + " " * 100_000 + "bnlint" + " " * 100_000 + ":" + " " * 100_000 + "x",
+])
+def test_file_directive_parsing_is_linear(line):
+    """Adversarial lines (an earlier single-pattern version backtracked for
+    minutes on the second one); the timeout is a hang guard, not a timing."""
+    import threading
+
+    done = []
+    worker = threading.Thread(target=lambda: done.append((file_exemption(line),
+                                                          add_codes_to_line(line, ["BN001"]))))
+    worker.daemon = True
+    worker.start()
+    worker.join(60)
+    assert done, "file_exemption did not finish within 60 s"
