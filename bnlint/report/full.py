@@ -9,17 +9,21 @@ from typing import Dict, List
 
 from ..finding import Finding
 from ..specs import load_specs
+from .concise import marked_message, paint
 from .escape import printable
 
 
 _FLAVOURS = {"keras3": "Keras 3", "keras2": "Keras 2 (tf_keras)"}
 
 
-def format_full(findings: List[Finding], sources: Dict[str, str]) -> str:
+def format_full(findings: List[Finding], sources: Dict[str, str], unsafe: bool = False,
+                color: bool = False) -> str:
+    """Each finding's concise line (with `[*]` when `--fix` would fix it),
+    its source line with a caret under the span, its detail, and the rule's help."""
     specs = load_specs()
     out = []
     for f in findings:
-        out.append(f"{printable(f.location())}: {printable(f.code)} {printable(f.message)}")
+        out.append(f"{paint(printable(f.location()), 'location', color)}: {marked_message(f, unsafe, color)}")
         lines = re.split(r"\r\n|\r|\n", sources.get(f.filename, ""))
         if f.cell is not None:  # a notebook: show the cell's line, not the JSON's
             from ..notebook import cell_source
