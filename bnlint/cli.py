@@ -1,31 +1,49 @@
 """The `bnlint` command: ruff's conventions for flags and exit codes.
 
 Exit codes: 0 no findings, 1 findings (unreadable or unparsable files
-count), 2 usage, configuration or internal error.
+count; with --exit-non-zero-on-fix also a fix applied), 2 usage,
+configuration or internal error. Each file is checked with its nearest
+configuration (config.Settings), as ruff does.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
+import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, TextIO
 
 from . import __version__
-from .config import Config, ConfigError, _codes, load_config, with_command_line_selection
+from .config import Config, ConfigError, Settings, _codes, with_command_line_selection
 from .errors import UsageError
 from .finding import Finding, sort_findings
 from .report import FORMATS
+from .report.concise import summary_lines
 from .specs import load_specs
 
 SUBCOMMANDS = ("check", "rule", "confirm", "server")
+# --statistics prints a table; these formats have no place for one.
+NO_STATISTICS = ("github", "sarif", "junit")
+
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # exit 2 with our wording
+        if message.startswith("unrecognized arguments:"):
+            unknown = message.split(":", 1)[1].split()
+            flags = [o for a in self._actions for o in a.option_strings]
+            flag = next((u for u in unknown if u.startswith("-")), unknown[0] if unknown else "")
+            near = difflib.get_close_matches(flag.split("=", 1)[0], flags, n=1, cutoff=0.6)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            raise UsageError(f"{self.format_usage().rstrip()}\n{self.prog}: error: "
+                             f"unrecognized argument '{flag}'{hint}")
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -33,31 +51,50 @@ def _codes_arg(value: str) -> List[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plug: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser. The optional subcommands named in `plug` get
+    their full arguments (their modules are imported); the others are listed
+    in --help only, so `bnlint --version` and `bnlint rule` stay light."""
     parser = _Parser(prog="bnlint", description=(
         "Find train/inference-mode bugs in TensorFlow/Keras code "
         "(BatchNormalization and Dropout running in the wrong mode)."))
     parser.add_argument("--version", action="version", version=f"bnlint {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    parser.set_defaults(_parsers={"": parser})
 
     check = sub.add_parser("check", help="lint files and directories (the default)")
+    parser.get_default("_parsers")["check"] = check
     check.add_argument("paths", nargs="*", help="files or directories; '-' reads stdin")
     check.add_argument("--select", type=_codes_arg, help="rule codes or prefixes to enable (BN001,BN0)")
     check.add_argument("--extend-select", type=_codes_arg, help="codes to enable on top of the config's")
     check.add_argument("--ignore", type=_codes_arg, help="codes or prefixes to disable")
-    check.add_argument("--exclude", type=_codes_arg, help="glob patterns to exclude (replaces the defaults)")
-    check.add_argument("--extend-exclude", type=_codes_arg, help="glob patterns to exclude on top of the defaults")
+    check.add_argument("--exclude", type=_codes_arg,
+                       help="gitignore-style patterns to exclude (replaces the defaults)")
+    check.add_argument("--extend-exclude", type=_codes_arg,
+                       help="gitignore-style patterns to exclude on top of the defaults")
     check.add_argument("--force-exclude", action="store_true",
                        help="apply the excludes to files named on the command line too (for pre-commit)")
+    check.add_argument("--respect-gitignore", dest="respect_gitignore", action="store_true", default=None,
+                       help="skip files that .gitignore ignores (the default)")
+    check.add_argument("--no-respect-gitignore", dest="respect_gitignore", action="store_false",
+                       help="check files that .gitignore ignores too")
     check.add_argument("--output-format", choices=sorted(FORMATS), default="concise")
-    check.add_argument("--statistics", action="store_true", help="count findings per rule")
+    check.add_argument("-o", "--output-file", help="write the report to this file instead of stdout")
+    check.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                       help="colour the output (auto: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it)")
+    check.add_argument("--statistics", action="store_true", help="print only a count of findings per rule")
+    check.add_argument("--show-files", action="store_true", help="print the files that would be checked, then exit")
+    check.add_argument("--show-settings", action="store_true",
+                       help="print the settings used for the first path, then exit")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--exit-non-zero-on-fix", action="store_true",
+                       help="exit 1 when --fix changed a file, even if no finding is left")
     check.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     check.add_argument("--cache-dir", help="where to keep the cache (default: a directory for this project "
                        "under $XDG_CACHE_HOME/bnlint, ~/.cache/bnlint)")
     check.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: cores)")
-    check.add_argument("--config", type=Path, help="a pyproject.toml or .bnlint.yaml to use")
+    check.add_argument("--config", type=Path, help="a pyproject.toml or .bnlint.yaml to use for every file")
     check.add_argument("--keras", choices=("auto", "2", "3"), help="which Keras the code runs under")
     check.add_argument("--stdin-filename", help="the file name to report for '-'")
     check.add_argument("--confirm", metavar="'SCRIPT [ARGS]'",
@@ -65,21 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fix", action="store_true", help="apply safe fixes in place, then report what is left")
     check.add_argument("--unsafe-fixes", action="store_true", help="with --fix/--diff: apply unsafe fixes too")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
+    check.add_argument("--add-noqa", action="store_true",
+                       help="add `# noqa: CODE` to every line with a finding (to adopt bnlint in a big code base)")
 
     rule = sub.add_parser("rule", help="print a rule's documentation")
+    parser.get_default("_parsers")["rule"] = rule
     rule.add_argument("code", nargs="?", help="e.g. BN001")
     rule.add_argument("--all", action="store_true", help="every rule")
 
-    # Optional subcommands live in their own modules (thin adapters); their
-    # modules must not import TensorFlow or pygls at import time.
+    # Optional subcommands live in their own modules (thin adapters), imported
+    # only when that subcommand runs: the server's module loads the engine.
     for name, module, help_text in _PLUGGED:
-        try:
-            mod = __import__(f"bnlint.{module}", fromlist=["add_arguments"])
-        except ImportError:
-            continue
         sp = sub.add_parser(name, help=help_text)
-        mod.add_arguments(sp)
-        sp.set_defaults(_run=mod.run)
+        parser.get_default("_parsers")[name] = sp
+        if name in plug:
+            try:
+                mod = __import__(f"bnlint.{module}", fromlist=["add_arguments"])
+            except ImportError as exc:
+                raise UsageError(f"bnlint {name}: not available: {exc}") from None
+            mod.add_arguments(sp)
+            sp.set_defaults(_run=mod.run)
     return parser
 
 
@@ -91,25 +133,28 @@ _PLUGGED = (
 )
 
 
-def _effective_config(args: argparse.Namespace, start: Path) -> Config:
-    from dataclasses import replace
-
-    config = load_config(start, args.config)
-    changes: Dict[str, object] = {}
+def _command_line_adjust(args: argparse.Namespace):
+    """The command line's overrides, as a function applied to each file's config."""
     chosen = {attr: _codes(getattr(args, attr), "--" + attr.replace("_", "-"), "command line")
               for attr in ("select", "ignore", "extend_select") if getattr(args, attr) is not None}
-    # ruff's layering: the command line is applied over the file's selection.
     known = tuple(sorted(load_specs()))  # every checker has a spec (tested)
-    config = with_command_line_selection(config, known, **chosen)
-    if args.exclude is not None:
-        changes["exclude"] = tuple(args.exclude)
-    if args.extend_exclude is not None:
-        changes["extend_exclude"] = tuple(config.extend_exclude) + tuple(args.extend_exclude)
-    if args.keras:
-        changes["keras"] = args.keras
-    if getattr(args, "force_exclude", False):
-        changes["force_exclude"] = True
-    return replace(config, **changes) if changes else config
+
+    def adjust(config: Config) -> Config:
+        # ruff's layering: the command line is applied over the file's selection.
+        config = with_command_line_selection(config, known, **chosen)
+        changes: Dict[str, object] = {}
+        if args.exclude is not None:
+            changes["exclude"] = tuple(args.exclude)
+        if args.extend_exclude is not None:
+            changes["extend_exclude"] = tuple(config.extend_exclude) + tuple(args.extend_exclude)
+        if args.keras:
+            changes["keras"] = args.keras
+        if getattr(args, "force_exclude", False):
+            changes["force_exclude"] = True
+        if getattr(args, "respect_gitignore", None) is not None:
+            changes["respect_gitignore"] = args.respect_gitignore
+        return replace(config, **changes) if changes else config
+    return adjust
 
 
 def _read_source(path: str) -> str:
@@ -120,26 +165,77 @@ def _read_source(path: str) -> str:
         return ""
 
 
-def run_check(args: argparse.Namespace, out) -> int:
+def _use_color(choice: str, stream) -> bool:
+    """--color: always/never as said; auto colours a terminal unless NO_COLOR
+    is set (https://no-color.org), and FORCE_COLOR (non-empty) forces it."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class _Progress:
+    """`files done / total` on stderr for a cold run longer than about a
+    second, only on a terminal and never in CI (the CI variable set)."""
+
+    DELAY = 1.0  # seconds before the first update
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.shown = False
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)()) and not os.environ.get("CI")
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or time.monotonic() - self.start < self.DELAY:
+            return
+        self.stream.write(f"\rbnlint: {done}/{total} files")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def run_check(args: argparse.Namespace, out: TextIO) -> int:
     paths = args.paths or ["."]
     # As ruff: --stdin-filename without paths reads standard input too.
     stdin_mode = paths == ["-"] or (args.stdin_filename is not None and not args.paths)
+    if args.statistics and args.output_format in NO_STATISTICS:
+        raise UsageError(f"bnlint: --statistics prints a table; it cannot be combined with "
+                         f"--output-format {args.output_format} (use concise, full, json or json-lines)")
+    settings = Settings(args.config, _command_line_adjust(args))
+    # The anchor: the first path's config places the cache and answers --show-settings.
     start = Path(args.stdin_filename or ".") if stdin_mode else Path(paths[0])
-    # A --stdin-filename need not exist yet: its directory's config applies.
-    config = _effective_config(args, start if stdin_mode or start.exists() else Path.cwd())
+    config = settings(start)
+    if args.show_settings:
+        return _show_settings(start, config, out)
     sources: Dict[str, str] = {}
     # The engine (and libcst) load only here: `bnlint confirm`, `rule` and
     # `server` start without them.
     from .engine import RunStats, lint_bytes, lint_paths
+    from .meta import meta_finding
     from .files import discover
 
     stats = RunStats()
+    fixed_any = False
+    problems: List = []
+    if stdin_mode and args.add_noqa:
+        raise UsageError("bnlint: --add-noqa edits files in place; it cannot read standard input")
     if stdin_mode:
         data = sys.stdin.buffer.read()
         name = args.stdin_filename or "-"
         if args.fix or args.diff:
             from .fixes.command import fix_stdin
             return fix_stdin(data, name, config, args.unsafe_fixes, args.diff, out)
+        if args.show_files:
+            out.write(name + "\n")
+            return 0
         findings = lint_bytes(data, name, config)
         sources[name] = data.decode("utf-8", "replace")
         stats.files = 1
@@ -147,15 +243,29 @@ def run_check(args: argparse.Namespace, out) -> int:
         missing = [p for p in paths if p != "-" and not os.path.lexists(p)]
         if missing:
             raise UsageError(f"bnlint: no such file or directory: {missing[0]}")
-        files = discover(paths, config)
+        files = discover(paths, settings, problems)
+        if args.show_files:
+            out.write("".join(f + "\n" for f in sorted(files)))
+            return 0
+        if args.add_noqa:
+            from .add_noqa import add_noqa_to_files
+            return add_noqa_to_files(files, settings, out, quiet=args.quiet)
         if args.fix or args.diff:
             from .fixes.command import fix_and_tell
             if args.diff:  # exit 1 when something would change
-                return fix_and_tell(files, config, args, out)
-            fix_and_tell(files, config, args, out)  # then report what is left
-        results = lint_paths(files, config, jobs=args.jobs, use_cache=not args.no_cache,
-                             cache_dir=args.cache_dir, stats=stats)
+                return fix_and_tell(files, config, args, out, config_for=settings)
+            fixed_any = bool(fix_and_tell(files, config, args, out, config_for=settings))
+        progress = _Progress()
+        try:
+            results = lint_paths(files, config, jobs=args.jobs, use_cache=not args.no_cache,
+                                 cache_dir=args.cache_dir, stats=stats, config_for=settings,
+                                 progress=progress)
+        finally:
+            progress.close()
         findings = [f for r in results for f in r.findings]
+        for path, reason in problems:  # a directory we could not list is not a clean result
+            findings.append(meta_finding("BN901", path, f"cannot list this directory: {reason}"))
+            stats.files += 1
     findings = sort_findings(findings)
     if getattr(args, "confirm", None):
         from .runtime.command import confirm_after_check
@@ -164,38 +274,64 @@ def run_check(args: argparse.Namespace, out) -> int:
         for f in findings:
             if f.filename not in sources:
                 sources[f.filename] = _read_source(f.filename)
-    if args.statistics and args.output_format == "json":
-        # As ruff: JSON statistics replace the findings, so stdout stays one JSON document.
-        specs = load_specs()
-        counts = sorted(Counter(f.code for f in findings).items(), key=lambda kv: (-kv[1], kv[0]))
-        out.write(json.dumps([{"code": c, "name": specs[c].name if c in specs else "", "count": n}
-                              for c, n in counts], indent=2) + "\n")
+    color = _use_color(args.color, out)
+    if args.statistics:
+        _print_statistics(findings, out, args.output_format, args.unsafe_fixes)
+    elif args.output_format in ("concise", "full"):
+        out.write(FORMATS[args.output_format](findings, sources, unsafe=args.unsafe_fixes, color=color))
     else:
         out.write(FORMATS[args.output_format](findings, sources))
-        if args.statistics:
-            _print_statistics(findings, out)
-    if not args.quiet and args.output_format in ("concise", "full"):
-        if findings:
-            noun = "finding" if len(findings) == 1 else "findings"
-            files = "file" if stats.files == 1 else "files"
-            out.write(f"Found {len(findings)} {noun} in {stats.files} {files} checked.\n")
-        else:
-            files = "file" if stats.files == 1 else "files"
-            out.write(f"All checks passed! ({stats.files} {files} checked)\n")
-    if findings and not args.exit_zero:
-        return 1
+    if not args.quiet and not args.statistics and args.output_format in ("concise", "full"):
+        out.write("".join(line + "\n" for line in summary_lines(findings, stats.files, args.unsafe_fixes)))
+    if args.exit_zero:  # as ruff: it wins over --exit-non-zero-on-fix
+        return 0
+    return int(bool(findings) or (fixed_any and args.exit_non_zero_on_fix))
+
+
+def _show_settings(start: Path, config: Config, out: TextIO) -> int:
+    """ruff's --show-settings: the resolved settings for one path, as TOML-ish
+    `key = value` lines, the default excludes spelt out."""
+    out.write(f"Resolved settings for: {start}\n")
+    out.write(f"Settings path: {config.source or '(none: defaults)'}\n\n")
+    rows = [
+        ("select", list(config.select)), ("extend-select", list(config.extend_select)),
+        ("ignore", list(config.ignore)), ("exclude", list(config.exclude)),
+        ("extend-exclude", list(config.extend_exclude)), ("force-exclude", config.force_exclude),
+        ("respect-gitignore", config.respect_gitignore),
+        ("per-file-ignores", {p: list(c) for p, c in config.per_file_ignores}),
+        ("extra-mode-sensitive-layers", list(config.extra_mode_sensitive_layers)),
+        ("keras", config.keras),
+    ]
+    for key, value in rows:
+        out.write(f"{key} = {json.dumps(value)}\n")
     return 0
 
 
-def _print_statistics(findings: List[Finding], out) -> None:
-    counts = Counter(f.code for f in findings)
+def _statistics_rows(findings: List[Finding], unsafe: bool):
     specs = load_specs()
+    counts = Counter(f.code for f in findings)
+    fixable = Counter(f.code for f in findings
+                      if f.fix is not None and (f.fix.applicability == "safe" or unsafe))
     for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        name = specs[code].name if code in specs else ""
-        out.write(f"{n:>5}\t{code}\t{name}\n")
+        yield code, n, specs[code].name if code in specs else "", fixable[code] > 0
 
 
-def run_rule(args: argparse.Namespace, out) -> int:
+def _print_statistics(findings: List[Finding], out: TextIO, fmt: str, unsafe: bool) -> None:
+    """Only the table: `count<TAB>code<TAB>[*] name` lines (concise, full),
+    one JSON document (json) or one object a line (json-lines), as ruff."""
+    rows = [{"code": c, "name": name, "count": n, "fixable": fix}
+            for c, n, name, fix in _statistics_rows(findings, unsafe)]
+    if fmt == "json":
+        out.write(json.dumps(rows, indent=2) + "\n")
+    elif fmt == "json-lines":
+        out.write("".join(json.dumps(row) + "\n" for row in rows))
+    else:
+        for row in rows:
+            mark = "[*] " if row["fixable"] else ""
+            out.write(f"{row['count']:>5}\t{row['code']}\t{mark}{row['name']}\n")
+
+
+def run_rule(args: argparse.Namespace, out: TextIO) -> int:
     specs = load_specs()
     if args.all:
         out.write("\n".join(spec.render_docs() for spec in specs.values()))
@@ -218,8 +354,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         out.reconfigure(errors="backslashreplace")  # non-UTF-8 file names print
     except (AttributeError, ValueError):
         pass
+    opened = None
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser(plug=argv[:1])
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported by the subcommand's parser: its usage line, its flags
+            parsers = parser.get_default("_parsers")
+            parsers.get(args.command or "", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+        if getattr(args, "output_file", None):
+            try:
+                opened = out = open(args.output_file, "w", encoding="utf-8", errors="backslashreplace")
+            except OSError as exc:
+                raise UsageError(f"bnlint: --output-file: cannot write {args.output_file}: "
+                                 f"{exc.strerror or exc}") from None
         if args.command == "rule":
             return run_rule(args, out)
         if getattr(args, "_run", None) is not None:
@@ -235,6 +382,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # an internal error is exit 2, with a short report
         sys.stderr.write(f"bnlint: internal error: {type(exc).__name__}: {exc}\n")
         return 2
+    finally:
+        if opened is not None:
+            opened.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

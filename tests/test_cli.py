@@ -260,8 +260,9 @@ def test_statistics_counts_per_rule(project):
     counts = {row[1]: int(row[0]) for row in stats}
     assert counts == {"BN001": 2, "BN002": 1, "BN003": 1}
     names = {row[1]: row[2] for row in stats}
-    assert names["BN001"] == "tape-call-without-training"
+    assert names["BN001"] == "[*] tape-call-without-training"  # as ruff: [*] when --fix fixes it
     assert stats[0][1] == "BN001"  # most frequent first
+    assert len(out(result).splitlines()) == len(stats)  # only the table (ruff): no summary
 
 
 def test_statistics_with_json_is_valid_json(project):
