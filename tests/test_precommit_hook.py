@@ -127,3 +127,21 @@ def test_hook_skips_other_file_types(tmp_path, hook_repo, home):
     proc = run_hook(repo, home)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no files to check" in proc.stdout
+
+
+def test_one_summary_per_hook_run(tmp_path, hook_repo, home):
+    """pre-commit splits a hook's files into one batch per CPU unless the hook
+    has `require_serial: true`; bnlint has its own pool, so one call and one
+    summary (as ruff's and black's hooks). With 8 files and 2 or more CPUs,
+    pre-commit would otherwise make at least 2 batches of 4."""
+    repo = user_repo(tmp_path, hook_repo)
+    names = []
+    for i in range(8):
+        shutil.copy(ROOT / "examples" / "buggy" / "bn001_gradient_tape.py", repo / f"train{i}.py")
+        names.append(f"train{i}.py")
+    git("add", *names, cwd=repo)
+    proc = run_hook(repo, home, "--verbose")
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    assert out.count("Found 8 findings in 8 files checked.") == 1, out
+    assert "Found 1 finding" not in out and "Found 2 findings" not in out
