@@ -212,7 +212,14 @@ def find_config_file(start: Path) -> Optional[Path]:
 
 
 def _config_file_in(d: Path) -> Optional[Path]:
-    """`d`'s own config file: .bnlint.yaml, else a pyproject.toml with [tool.bnlint]."""
+    """`d`'s own config file: .bnlint.yaml, else a pyproject.toml with [tool.bnlint].
+    Memoised on both files' stamps: a flake8 run or an editor session stats
+    them per lookup but parses each pyproject.toml once per version."""
+    return _config_file_in_cached(d, _stamp(d / ".bnlint.yaml"), _stamp(d / "pyproject.toml"))
+
+
+@lru_cache(maxsize=1024)
+def _config_file_in_cached(d: Path, _yaml_stamp, _pyproject_stamp) -> Optional[Path]:
     yaml_file = d / ".bnlint.yaml"
     if yaml_file.is_file():
         return yaml_file

@@ -95,6 +95,10 @@ def test_settings_for_is_the_shared_entry_point(nested):
     # an edit to the config file is seen (cache keyed by the file's stamp)
     write(nested / "sub" / "pyproject.toml", '[tool.bnlint]\nignore = ["BN002"]\nkeras = "2"\n')
     assert settings_for(nested / "sub" / "a.py").ignore == ("BN002",)
+    # a config file that appears later is found (a long editor session)
+    assert settings_for(nested / "a.py") == Config()
+    write(nested / ".bnlint.yaml", "ignore: [BN003]\n")
+    assert settings_for(nested / "a.py").ignore == ("BN003",)
 
 
 # -- 2. unknown rule codes are a usage error --------------------------------------------
