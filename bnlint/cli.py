@@ -43,7 +43,8 @@ class _Parser(argparse.ArgumentParser):
             near = difflib.get_close_matches(flag.split("=", 1)[0], flags, n=1, cutoff=0.6)
             hint = f"; did you mean '{near[0]}'?" if near else ""
             raise UsageError(f"{self.format_usage().rstrip()}\n{self.prog}: error: "
-                             f"unrecognized argument '{flag}'{hint}")
+                             f"unrecognized argument '{flag}'{hint}\n"
+                             f"For more information, try '{self.prog} --help'.")
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -62,7 +63,8 @@ def build_parser(plug: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     parser.set_defaults(_parsers={"": parser})
 
-    check = sub.add_parser("check", help="lint files and directories (the default)")
+    check = sub.add_parser("check", help="lint files and directories (the default)",
+                           usage="%(prog)s [options] [paths ...]")
     parser.get_default("_parsers")["check"] = check
     check.add_argument("paths", nargs="*", help="files or directories; '-' reads stdin")
     check.add_argument("--select", type=_codes_arg, help="rule codes or prefixes to enable (BN001,BN0)")

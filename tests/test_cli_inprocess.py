@@ -32,7 +32,7 @@ TAPE_LINE = 8
 
 def run(capsys, *argv):
     """(exit code, stdout, stderr) of `bnlint --no-cache ARGV` in this process."""
-    code = cli.main(["--no-cache", *argv] if argv[:1] not in (["rule"], ["--version"]) else list(argv))
+    code = cli.main(["--no-cache", *argv] if list(argv[:1]) not in (["rule"], ["--version"]) else list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -277,8 +277,10 @@ def test_exit_non_zero_on_fix(nested, capsys):
 def test_unrecognised_flag_names_the_nearest(nested, capsys):
     code, out, err = run(capsys, "--selct", "BN001", "a.py")
     assert code == 2 and out == ""
-    assert err.startswith("usage: bnlint check")
-    assert "unrecognized argument '--selct'; did you mean '--select'?" in err
+    assert err.splitlines()[0] == "usage: bnlint check [options] [paths ...]"
+    assert err.splitlines()[1] == "bnlint check: error: unrecognized argument '--selct'; did you mean '--select'?"
+    code, out, err = run(capsys, "rule", "BN001", "--alll")
+    assert code == 2 and "did you mean '--all'?" in err and err.startswith("usage: bnlint rule")
 
 
 # -- 8. progress on a terminal only ------------------------------------------------------
