@@ -276,7 +276,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         for f in findings:
             if f.filename not in sources:
                 sources[f.filename] = _read_source(f.filename)
-    color = _use_color(args.color, out)
+    # A report file is coloured only when asked for by name (--color always).
+    color = _use_color(args.color, out) if not (args.output_file and args.color == "auto") else False
     if args.statistics:
         _print_statistics(findings, out, args.output_format, args.unsafe_fixes)
     elif args.output_format in ("concise", "full"):

@@ -237,7 +237,8 @@ def test_show_settings_lists_the_default_excludes(nested, capsys):
     assert "respect-gitignore = true" in out
 
 
-def test_output_file(nested, capsys):
+def test_output_file(nested, capsys, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # for terminals; a report file stays plain
     code, out, _ = run(capsys, "-o", "report.txt", "a.py")
     assert code == 1 and out == ""
     text = (nested / "report.txt").read_text()
