@@ -258,7 +258,7 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     that needed parsing (the slow part)."""
     stats = stats if stats is not None else RunStats()
     config_for = config_for or (lambda _path: config)
-    cache_root = cache_dir or str(Cache(None, config).dir)
+    cache_root = (cache_dir or str(Cache(None, config).dir)) if use_cache else None
     caches: Dict[Config, Cache] = {}
     results: Dict[str, FileResult] = {}
     todo: List[Tuple[str, bytes, Config]] = []
