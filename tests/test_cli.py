@@ -597,3 +597,17 @@ def test_multiline_span_in_json(tmp_path):
     """))
     rec = json.loads(out(bn("--output-format", "json", "m.py", cwd=tmp_path)))[0]
     assert (rec["line"], rec["column"], rec["end_line"], rec["end_column"]) == (4, 11, 6, 6)
+
+
+# -- smoke: config per file and the new flags through a real process -------------------------
+def test_smoke_nearest_config_per_file_in_a_subprocess(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.py").write_text(TAPE)
+    (tmp_path / "sub" / "a.py").write_text(TAPE)
+    (tmp_path / "sub" / "pyproject.toml").write_text('[tool.bnlint]\nignore = ["BN001"]\n')
+    outputs = [bn("--output-format", "json", *order, cwd=tmp_path) for order in
+               (("a.py", "sub/a.py"), ("sub/a.py", "a.py"), (".",))]
+    found = [sorted(Path(f["filename"]).as_posix() for f in json.loads(out(r))) for r in outputs]
+    assert found == [["a.py"], ["a.py"], ["a.py"]]
+    bad = bn("--select", "BN004", "a.py", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown rule selector 'BN004'" in err(bad) and out(bad) == ""
