@@ -28,6 +28,7 @@ or altered entry fails its HMAC and is a miss, never a wrong answer.
 
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 import hmac
@@ -171,6 +172,11 @@ def _real_dir(path: Path) -> bool:
         return False
 
 
+def _salt(config: Config) -> bytes:
+    """What besides a file's path and bytes decides its findings."""
+    return "\0".join((__version__, config.cache_key(), _rules_digest(), installed_flavour())).encode()
+
+
 class Cache:
     """Findings by (path, content, config); see the module docstring.
 
@@ -181,10 +187,17 @@ class Cache:
     def __init__(self, directory: Optional[str], config: Config, secret: Optional[bytes] = None) -> None:
         self.dir = Path(directory) if directory else default_cache_dir(config.root or os.getcwd())
         self.in_user_dir = directory is None
-        salt = "\0".join((__version__, config.cache_key(), _rules_digest(), installed_flavour()))
-        self.salt = salt.encode()
+        self.salt = _salt(config)
         self.secret = secret if secret is not None else user_secret()
         self.writable = self.secret is not None
+
+    def for_config(self, config: Config) -> "Cache":
+        """A cache in the same directory, with the same key, for files linted
+        with another `config` (config per file: each entry's key includes
+        its config)."""
+        other = copy.copy(self)
+        other.salt = _salt(config)
+        return other
 
     def _key(self, path: str, data: bytes) -> str:
         h = hashlib.sha256(self.salt)

@@ -251,7 +251,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             return 0
         if args.add_noqa:
             from .add_noqa import add_noqa_to_files
-            return add_noqa_to_files(files, settings, out, quiet=args.quiet)
+            from .fixes.write import tree_roots
+            return add_noqa_to_files(files, settings, out, quiet=args.quiet, roots=tree_roots(paths))
         if args.fix or args.diff:
             from .fixes.command import fix_and_tell
             if args.diff:  # exit 1 when something would change

@@ -81,8 +81,10 @@ class Config:
         return tuple(codes)
 
     def cache_key(self) -> str:
+        """What of this config decides a file's findings (the cache's key);
+        `root` too, since per-file-ignores patterns are relative to it."""
         return repr((self.select, self.ignore, self.extend_select, self.per_file_ignores,
-                     self.extra_mode_sensitive_layers, self.keras))
+                     self.extra_mode_sensitive_layers, self.keras, self.root))
 
 
 @lru_cache(maxsize=256)

@@ -253,12 +253,14 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
 
     Each file is linted with `config_for(path)` when given (the CLI's
     `config.Settings`: the file's nearest config), else with `config`;
-    `config` also places the cache (its root's .bnlint_cache/). `progress`,
+    `config` also places the cache (`cache_dir`, else cache.default_cache_dir
+    of its root). `progress`,
     if given, is called as progress(files done, files in all) after each file
     that needed parsing (the slow part)."""
     stats = stats if stats is not None else RunStats()
     config_for = config_for or (lambda _path: config)
-    cache_root = (cache_dir or str(Cache(None, config).dir)) if use_cache else None
+    # `config` (the anchor) places the cache; each file's entries are keyed by its own config.
+    anchor = Cache(cache_dir, config) if use_cache else None
     caches: Dict[Config, Cache] = {}
     results: Dict[str, FileResult] = {}
     todo: List[Tuple[str, bytes, Config]] = []
@@ -273,8 +275,8 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
             results[path] = FileResult(path, skipped=True)
             stats.skipped += 1
             continue
-        if use_cache and cfg not in caches:
-            caches[cfg] = Cache(cache_root, cfg)  # the config is part of each entry's key
+        if anchor is not None and cfg not in caches:
+            caches[cfg] = anchor.for_config(cfg)
         cache = caches.get(cfg)
         if cache is not None:
             hit = cache.get(path, data)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from . import __version__
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, settings_for
 from .engine import lint_text
 from .finding import Finding, Fix
 from .noqa import _NOQA
@@ -225,9 +225,12 @@ def build_server(debounce: float = DEBOUNCE_SECONDS):
     shown_errors: Dict[str, str] = {}
 
     def config_for(uri: str) -> Tuple[Config, str]:
+        """The document's config as a CLI run would pick it (config.settings_for:
+        the nearest config file, re-read when it changes), and its file name."""
         path = document_path(uri)
-        start = path.parent if path else Path(server.workspace.root_path or Path.cwd())
-        return load_config(start), str(path) if path else uri
+        if path is None:  # an unsaved buffer: the workspace's config
+            return settings_for(Path(server.workspace.root_path or Path.cwd())), uri
+        return settings_for(path), str(path)
 
     def lint(uri: str, text: str) -> List[Finding]:
         """Runs in the lint thread. A ConfigError propagates; an engine failure

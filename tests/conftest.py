@@ -20,6 +20,20 @@ def run_bnlint(*args, cwd=None, stdin=None, env=None):
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_home(tmp_path_factory):
+    """Every test (and every bnlint subprocess, which inherits os.environ)
+    keeps its cache under a temporary XDG_CACHE_HOME, never the user's
+    ~/.cache/bnlint: the cache lives in the user's cache directory."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield os.environ["XDG_CACHE_HOME"]
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 @pytest.fixture
 def bnlint():
     return run_bnlint

@@ -66,6 +66,24 @@ def test_each_file_gets_its_nearest_config_whatever_the_order(nested, capsys):
     assert [(Path(f).name, c, n) for f, c, n in json_findings(capsys, ".")] == want
 
 
+def test_config_per_file_shares_the_user_cache_directory(nested, capsys, monkeypatch):
+    """Each file's entries are keyed by its own config, all in the anchor's
+    project directory under XDG_CACHE_HOME, which (the user's own cache)
+    gets no .gitignore: that is only for a --cache-dir inside a tree."""
+    from bnlint.cache import default_cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(nested / "xdg"))
+    want = [("a.py", "BN001", TAPE_LINE)]
+    for _ in range(2):  # cold, then from the cache
+        code = cli.main(["--output-format", "json", "."])
+        found = [(Path(f["filename"]).name, f["code"], f["line"])
+                 for f in json.loads(capsys.readouterr().out)]
+        assert (code, found) == (1, want)
+    directory = default_cache_dir(str(nested))
+    assert list(directory.glob("*/*.json"))  # the entries are there
+    assert not (directory / ".gitignore").exists()
+
+
 def test_nested_config_excludes_apply_in_its_own_directory(nested, capsys):
     write(nested / "sub" / "pyproject.toml", '[tool.bnlint]\nextend-exclude = ["gen/"]\n')
     write(nested / "sub" / "gen" / "b.py", TAPE)
@@ -207,6 +225,32 @@ def test_add_noqa_never_puts_a_comment_inside_a_string(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "--add-noqa", "a.py")
     assert (code, out) == (0, "Added 0 noqa directives.\n") and path.read_text() == body
+
+
+@pytest.mark.parametrize("kind", ["read-only", "hard link", "symlink out of the tree", "encoding"])
+def test_add_noqa_keeps_the_fix_writers_guarantees(tmp_path, monkeypatch, capsys, kind):
+    """--add-noqa writes through fixes/write.py's checks, as --fix does: a
+    file --fix must not write is named, left byte for byte, exit 1 (it
+    was an internal error: NotWritable is not an OSError)."""
+    tree, outside = tmp_path / "tree", tmp_path / "outside"
+    tree.mkdir()
+    outside.mkdir()
+    target = write((outside if kind.startswith("symlink") else tree) / "a.py", TAPE)
+    name = tree / "a.py"
+    if kind == "read-only":
+        target.chmod(0o444)
+    elif kind == "hard link":
+        os.link(target, tmp_path / "other.py")
+    elif kind.startswith("symlink"):
+        name.symlink_to(target)
+    else:  # unicode_escape decodes and encodes to other bytes: not written
+        target.write_bytes(b"# -*- coding: unicode_escape -*-\n" + TAPE.encode())
+    before = target.read_bytes()
+    monkeypatch.chdir(tree)
+    code, out, err = run(capsys, "--add-noqa", "a.py")
+    assert (code, out) == (1, "Added 0 noqa directives.\n"), err
+    assert "a.py: no noqa added:" in err and "internal error" not in err
+    assert target.read_bytes() == before
 
 
 # -- 7. --statistics, --show-files, --show-settings, -o, --color, --exit-non-zero-on-fix --

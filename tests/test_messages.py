@@ -106,7 +106,8 @@ def test_full_output_shows_the_detail_and_the_flavour(tmp_path):
         """))
     proc = run_bnlint("--no-cache", "--keras", "3", "--output-format", "full", "k3.py", cwd=tmp_path)
     text = proc.stdout.decode()
-    assert "k3.py:6:9: BN002 [Keras 3] `Net.call()` has no `training` parameter" in text
+    # `[*]`: --fix would fix it (BN002's safe fix adds `training=None`).
+    assert "k3.py:6:9: BN002 [*] [Keras 3] `Net.call()` has no `training` parameter" in text
     assert "  = note: `fit()` then never passes `training=True`, and its BatchNormalization stays" in text
     assert "  = note: holds for Keras 3" in text
     concise = run_bnlint("--no-cache", "--keras", "3", "k3.py", cwd=tmp_path).stdout.decode()
