@@ -27,6 +27,7 @@ from .base import Rule, has_star_kwargs, kwarg, last, passes_training, words
 
 class Variant(Enum):
     NO_TRAINING_PARAM = "no_training_param"
+    NO_TRAINING_PARAM_LATENT = "no_training_param_latent"  # no fit() here; no fix offered
     TRUE_DEFAULT = "true_default"
     DIRECT_CALL = "direct_call"
     SUPER_CALL = "super_call"
@@ -113,6 +114,11 @@ class CallLosesTraining(Rule):
                 return True
         return False
 
+    def _calls_fit(self) -> bool:
+        """Does the file call `<something>.fit(...)` (Keras' training loop)?"""
+        return any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr == "fit"
+                   for s in self.ctx.scopes.sites)
+
     # -- the checks ----------------------------------------------------------
     def _check_class(self, cls: Scope, kind: str, call: Scope) -> None:
         values = self.ctx.values
@@ -142,9 +148,17 @@ class CallLosesTraining(Rule):
         if kind == "model" and "training" not in params and flavour == "keras3" and not own_train_step:
             contents = values.class_contents(cls)
             if contents.contents == Contents.SENSITIVE and not self._used_as_sublayer(cls):
-                self.report(call.node, Variant.NO_TRAINING_PARAM, flavour="keras3",
-                            cls=cls.name, holds=contents.what,
-                            context={"function": call.node, "name_only": True})
+                flag = next((p for p in params if "train" in p.lower()), None)
+                if flag is not None and not self._calls_fit():
+                    # Issue 11, kind 10: trained by `model(x, is_training=True)`
+                    # in a tape; adding `training=None` alone would change nothing.
+                    self.report(call.node, Variant.NO_TRAINING_PARAM_LATENT, flavour="keras3",
+                                cls=cls.name, holds=contents.what, flag=flag,
+                                context={"function": call.node, "name_only": True})
+                else:
+                    self.report(call.node, Variant.NO_TRAINING_PARAM, flavour="keras3",
+                                cls=cls.name, holds=contents.what,
+                                context={"function": call.node, "name_only": True})
 
         leak_from: Optional[ast.Call] = None
         leak_value = ""
