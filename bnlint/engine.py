@@ -54,7 +54,8 @@ def decode(data: bytes, filename: str) -> Tuple[Optional[str], Optional[Finding]
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        return None, _meta_finding("BN901", filename, f"bad encoding declaration ({exc.msg if hasattr(exc, 'msg') else exc})")
+        why = exc.msg if hasattr(exc, "msg") else exc
+        return None, _meta_finding("BN901", filename, f"bad encoding declaration ({why})")
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -105,13 +106,14 @@ class _Positions:
 
 def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = None,
               result: Optional[FileResult] = None, noqa: bool = True,
-              line_name: Callable[[int], str] = str) -> List[Finding]:
+              line_name: Callable[[int], str] = str, fixes: bool = True) -> List[Finding]:
     """Findings for one decoded source text (noqa and per-file ignores applied).
 
     One `ast` parse, one semantic model, the enabled rules over it; libcst
     parses the file only when a rule found something (to build fixes).
     noqa=False leaves `# noqa` to the caller (flake8 has its own, and `--disable-noqa`).
-    line_name writes a line a message refers to (a notebook names the cell)."""
+    line_name writes a line a message refers to (a notebook names the cell).
+    fixes=False: findings carry no fix and libcst is never loaded (flake8)."""
     result = result or FileResult(filename)
     if text.startswith("\ufeff"):  # callers with their own decoding (editors)
         text = text[1:]
@@ -142,8 +144,12 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     if not found:
         return []
     positions = _Positions(text)
-    fixes = _fix_context(text, ctx, positions, filename)
-    from .fixes.build import build_fix
+    fix_ctx = _fix_context(text, ctx, positions, filename) if fixes else None
+    if fix_ctx is not None:
+        from .fixes.build import build_fix
+    else:
+        def build_fix(*_):
+            return None
 
     findings = []
     for rule, rep in found:
@@ -152,7 +158,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
         # rule through ctx.line_name (a notebook names the cell).
         findings.append(Finding(
             rep.code, rep.message, filename, line, col + 1, end_line, end_col + 1,
-            name=rule.spec().name, fix=build_fix(fixes, rule, rep), flavour=rep.flavour,
+            name=rule.spec().name, fix=build_fix(fix_ctx, rule, rep), flavour=rep.flavour,
             extra={"variant": rep.variant.value, **({"detail": rep.detail} if rep.detail else {})},
         ))
     return sort_findings(filter_findings(findings, text) if noqa else findings)

@@ -57,6 +57,6 @@ class BnlintChecker:
         except ConfigError as exc:
             raise BnlintConfigFailure(f"bnlint: {exc}") from None
         source = "".join(self.lines)
-        for f in lint_text(source, self.filename, config, noqa=False):
+        for f in lint_text(source, self.filename, config, noqa=False, fixes=False):
             # flake8 columns are 0-based and displayed +1, so output matches bnlint's.
             yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)

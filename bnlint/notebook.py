@@ -304,10 +304,12 @@ def _broken_cells(cells: List[Cell]) -> Dict[int, Tuple[int, int, str]]:
         code = _python_cell(cell.source)
         if not code or not code[0]:
             continue
+        lines, cut = code
         try:
-            parse("\n".join(code[0]) + "\n")
+            parse("\n".join(lines) + "\n")
         except ParseFailure as exc:
-            out[cell.index] = (exc.line, exc.column, exc.detail)
+            shift = cut[exc.line - 1] if 0 < exc.line <= len(cut) else 0  # IPython's dedent
+            out[cell.index] = (exc.line, exc.column + shift, exc.detail)
     return out
 
 

@@ -54,7 +54,6 @@ class Prefilter:
                     return True
         return False
 
-
     def stage2(self, model, codes: Iterable[str], data: bytes = b"", filename: str = "") -> Set[str]:
         """Codes whose rule `applies()` to the semantic model (a cheap
         necessary condition each rule declares)."""

@@ -442,3 +442,15 @@ def test_fix_in_a_crlf_file_without_final_newline():
     assert fix is not None
     (edit,) = fix.edits
     assert src[:edit.start] + edit.text + src[edit.end:] == src[:-1] + ", training=True)"
+
+
+def test_columns_and_fix_offsets_are_characters_after_non_ascii_text():
+    """`ast` counts columns in UTF-8 bytes; findings and edits count characters."""
+    src = ("import tensorflow as tf\nnet = tf.keras.Sequential([tf.keras.layers.BatchNormalization()])\n"
+           "with tf.GradientTape() as tape:\n    é, ü = 'ñññ', net(x)\n")
+    [finding] = lint_text(src, "utf8.py", KERAS3)
+    line = src.splitlines()[3]
+    assert (finding.line, finding.column) == (4, line.index("net(x)") + 1)
+    assert finding.end_column == line.index("net(x)") + len("net(x)") + 1
+    (edit,) = finding.fix.edits
+    assert src[:edit.start] + edit.text + src[edit.end:] == src.replace("net(x)", "net(x, training=True)")

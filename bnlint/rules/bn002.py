@@ -108,7 +108,7 @@ class CallLosesTraining(Rule):
         """Built inside another Keras class of this file: its mode then comes
         from the outer call's context, and fit() is not called on it."""
         values = self.ctx.values
-        for call, scope in values.graph.callers(cls):
+        for _call, scope in values.graph.callers(cls):
             owner = scope.cls
             if owner is not None and owner is not cls and values.class_kind(owner) is not None:
                 return True

@@ -18,7 +18,7 @@ class ParseFailure(Exception):
     or BN904 (too large); line and column are 1-based (column in characters)."""
 
     def __init__(self, code: str, detail: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(detail)
+        super().__init__(code, detail, line, column)
         self.code = code
         self.detail = detail
         self.line = line
