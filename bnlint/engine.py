@@ -1,7 +1,8 @@
 """One file -> findings; many files -> pre-filter, cache, process pool.
 
-The pipeline for one file: read bytes, decode per PEP 263,
-byte pre-filter, `ast` facts, libcst parse, checkers, positions (only when
+The pipeline for one file (see README, "How it works"): read bytes, decode
+per PEP 263, byte pre-filter, one `ast` parse into the semantic model, each
+rule's `applies()`, the rules, positions and fixes (libcst, only when
 something was found), noqa. Nothing here raises for a bad file: every
 failure becomes a BN9xx finding for that file.
 """
@@ -131,6 +132,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
         return [_meta_finding(exc.code, filename, exc.detail, exc.line, exc.column)]
     model = SemanticModel.build(tree, api, filename)
     codes = prefilter.stage2(model, codes, data, filename)
+    result.dependencies = model.project.dependencies  # stage 2 may have read sibling modules
     if not codes:
         result.skipped = True
         return []

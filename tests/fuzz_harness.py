@@ -19,7 +19,7 @@ from bnlint.finding import Finding
 
 # Inputs are also tried behind this header: its comment passes the byte
 # pre-filter of every rule, so `ast` and stage 2 run on every input, and
-# libcst and the checkers whenever stage 2 finds the structure.
+# the rules whenever stage 2 finds the structure (libcst when they find something).
 TF_HEADER = (b"import tensorflow as tf\nfrom tensorflow import keras\n"
              b"# GradientTape def call( batch_normalization .minimize( Dropout\n")
 

@@ -1,9 +1,9 @@
 """The pre-filter may only skip work, never findings.
 
-Stage 2 resolves imports on `ast` the way names.py does on libcst; if the
-two drift apart, files with findings could be skipped. These tests pin
-both: the resolvers agree, and turning the pre-filter off changes no
-finding on any rule example or bundled example.
+The pre-filter and the rules share one semantic model (bnlint/semantic),
+so there is no second resolver to drift; these tests pin that turning the
+pre-filter off changes no finding on any rule example or bundled example,
+and that the model builds on random programs.
 """
 
 import ast
@@ -208,8 +208,8 @@ def test_taint_follows_contents_into_the_class(name):
 
 
 def test_contents_from_a_project_module_are_not_filtered_out(tmp_path):
-    """index.py follows `from detection import backbone` into the project
-    (project.py), so a file that names no mode-sensitive layer itself can
+    """The project model follows `from detection import backbone` into the
+    project (semantic/project.py), so a file that names no mode-sensitive layer itself can
     still hold one: found on dragen1860/TensorFlow-2.x-Tutorials."""
     (tmp_path / "backbone.py").write_text(textwrap.dedent("""\
         import tensorflow as tf

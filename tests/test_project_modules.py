@@ -1,4 +1,4 @@
-"""Imports into the user's own project are followed (bnlint/project.py)."""
+"""Imports into the user's own project are followed (bnlint/semantic/project.py)."""
 
 import json
 import textwrap

@@ -137,7 +137,11 @@ class TrainOpWithoutUpdateOps(Rule):
         call = site.call
         values = self.ctx.values
         api = self.ctx.api
-        q = values.qualify(call.func)
+        func = call.func
+        short = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else None)
+        if short is None:
+            return []
+        q = values.qualify(func) if short in self._builder_names() or self._elsewhere_possible() else None
         builder = api.tf1_builder(q) if q else None
         if builder is not None:
             if self._registers_updates(call, builder.training_arg, builder.training_default, "call"):
@@ -150,6 +154,8 @@ class TrainOpWithoutUpdateOps(Rule):
         out = []
         for kw in call.keywords:  # normalizer_fn=slim.batch_norm
             if kw.arg is None or not isinstance(kw.value, (ast.Attribute, ast.Name)):
+                continue
+            if (kw.value.attr if isinstance(kw.value, ast.Attribute) else kw.value.id) not in self._builder_names():
                 continue
             q = values.qualify(kw.value)
             builder = api.tf1_builder(q) if q else None
@@ -168,7 +174,11 @@ class TrainOpWithoutUpdateOps(Rule):
         if q is None and isinstance(call.func, ast.Name) and values.names.star_modules \
                 and not self.ctx.names.bindings_of(call.func):
             q = values.star_qualify(call.func.id)
-        target = values.external_target(q) if q else None
+        module = q.rpartition(".")[0] if q else ""
+        if not module or q.split(".")[0] in self.ctx.api.clean_libraries \
+                or not values.project.mentions(module, self._builder_words()):
+            return False  # not a project module, or one that names no batch norm builder
+        target = values.external_target(q)
         if target is None:
             return False
         other, attr = target
@@ -197,6 +207,39 @@ class TrainOpWithoutUpdateOps(Rule):
                     if inner_def is not None:
                         todo.append(inner_def)
         return False
+
+    def _builder_names(self) -> frozenset:
+        names = self.__dict__.get("_builder_name_set")
+        if names is None:
+            names = self.__dict__["_builder_name_set"] = frozenset(last(b) for b in self.ctx.api.tf1_builders)
+        return names
+
+    def _elsewhere_possible(self) -> bool:
+        """Does the file import a project module whose bytes name a batch
+        norm builder? (Else no call of it can build one; nothing is parsed.)"""
+        cached = self.__dict__.get("_elsewhere")
+        if cached is None:
+            project = self.ctx.values.project
+            clean = self.ctx.api.clean_libraries
+            cached = False
+            if project is not None:
+                for raw in set(self.ctx.scopes.imported):
+                    if raw.lstrip(".").split(".")[0] in clean:
+                        continue
+                    parent = raw.rpartition(".")[0]
+                    if project.mentions(raw, self._builder_words()) or \
+                            (parent.strip(".") and project.mentions(parent, self._builder_words())):
+                        cached = True
+                        break
+            self.__dict__["_elsewhere"] = cached
+        return cached
+
+    def _builder_words(self):
+        pattern = self.__dict__.get("_builder_pattern")
+        if pattern is None:
+            pattern = self.__dict__["_builder_pattern"] = re.compile(
+                words({last(b) for b in self.ctx.api.tf1_builders}))
+        return pattern
 
     def _always_training(self, call: ast.Call, training_arg: str, default: bool, fn: Optional[Scope]) -> bool:
         """Training mode whatever happens (pix2pix-style): the moving statistics
@@ -244,10 +287,22 @@ class TrainOpWithoutUpdateOps(Rule):
     # -- the walk over call sites --------------------------------------------
     def check(self) -> None:
         self._mentions_cache: Dict[int, bool] = {}
-        self.update_names = self._update_names()
         self.always_training: Set[int] = set()
         scopes = self.ctx.scopes
         methods = self.ctx.api.train_op_methods
+        # Pass 1, cheap: is there a train op and a batch norm at all?
+        train_sites = [s for s in scopes.sites if isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods]
+        if not train_sites:
+            return
+        bn_of: Dict[int, List[ast.AST]] = {}
+        for site in scopes.sites:
+            found = self.note_bn_site(site)
+            if found:
+                bn_of[id(site.call)] = found
+        if not bn_of:
+            return
+        # Pass 2: the update ops, and how each train op relates to them.
+        self.update_names = self._update_names()
         bn_sites: List[ast.AST] = []
         train_ops: List[tuple] = []  # (call, under update deps, fn)
         gradients_under_update: Set[int] = set()
@@ -265,7 +320,8 @@ class TrainOpWithoutUpdateOps(Rule):
             func = call.func
             fn = site.scope.function
             key = id(fn) if fn is not None else 0
-            under_update = any(self._is_deps(w) and self.block_mentions_updates(w) for w in site.withs)
+            under_update = bool(site.withs) and any(
+                self._is_deps(w) and self.block_mentions_updates(w) for w in site.withs)
             if isinstance(func, ast.Attribute):
                 if func.attr in methods:
                     train_ops.append((call, under_update, fn))
@@ -277,12 +333,10 @@ class TrainOpWithoutUpdateOps(Rule):
                 self.calls_in.setdefault(key, set()).add(callee)
                 if under_update:
                     called_under_update.add(callee)
-            for bn in self.note_bn_site(site):
+            for bn in bn_of.get(id(call), ()):
                 bn_sites.append(bn)
                 self.bn_in[key] = self.bn_in.get(key, 0) + 1
                 guards_of[id(bn)] = self._guards(site)
-        if not bn_sites or not train_ops:
-            return
         if all(id(s) in self.always_training for s in bn_sites):
             return  # moving statistics are never read: every BN runs in training mode
         self._graph_tables()

@@ -110,6 +110,8 @@ class Project:
         self.used: List[str] = used if used is not None else []
         self.missing: List[str] = missing if missing is not None else []
         self._models: Dict[str, Optional["Values"]] = {}
+        self._bytes: Dict[str, bytes] = {}
+        self._found: Dict[str, Optional[Path]] = {}
         path = Path(filename)
         try:
             self.folder: Optional[Path] = path.resolve().parent if filename not in ("", "-") \
@@ -130,6 +132,14 @@ class Project:
         return roots
 
     def find(self, module: str) -> Optional[Path]:
+        """The source file of project module `module` (dotted, maybe
+        relative), or None; absent candidates are recorded in `missing`."""
+        if module in self._found:
+            return self._found[module]
+        self._found[module] = path = self._find(module)
+        return path
+
+    def _find(self, module: str) -> Optional[Path]:
         if self.folder is None or self.depth >= MAX_DEPTH or not module.strip("."):
             return None
         dots = len(module) - len(module.lstrip("."))
@@ -153,6 +163,24 @@ class Project:
                 tried.append(os.fspath(candidate))
         self.missing.extend(tried)  # creating one of them changes the answer
         return None
+
+    def mentions(self, name: str, pattern) -> bool:
+        """Do the bytes of project module `name` match `pattern` (a compiled
+        bytes regex)? A cheap look before parsing it; False when it is not
+        a project file."""
+        path = self.find(name)
+        if path is None:
+            return False
+        key = os.fspath(path)
+        data = self._bytes.get(key)
+        if data is None:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read(MAX_BYTES + 1)
+            except OSError:
+                return False
+            self._bytes[key] = data
+        return bool(pattern.search(data))
 
     def module(self, name: str, _from: Optional[str] = None) -> Optional["Values"]:
         """The semantic model of project module `name` (dotted, maybe
