@@ -122,7 +122,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     codes = selected_codes(config) - set(config.ignored_for(filename))
     data = data if data is not None else text.encode("utf-8", "surrogatepass")
     prefilter = build_prefilter(api)
-    codes = prefilter.stage1(data, codes)
+    codes = prefilter.stage1(data, codes, filename)
     if not codes:
         result.skipped = True
         return []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Set, Tuple
+from typing import Iterable, Optional, Set, Tuple
 
 from .api import Api
 
@@ -23,19 +23,57 @@ _IMPORT = re.compile(rb"\bfrom[ \t]+([.\w]*)[ \t\\]*\n?[ \t]*import\b|\bimport[ 
 @dataclass(frozen=True)
 class Prefilter:
     api: Api
-    patterns: Tuple[Tuple[str, Tuple["re.Pattern[bytes]", ...], bool], ...]
+    # (code, patterns that must all match, may the rest come from a project
+    # module, what that module's bytes must then contain (None: anything))
+    patterns: Tuple[Tuple[str, Tuple["re.Pattern[bytes]", ...], bool, Optional["re.Pattern[bytes]"]], ...]
 
-    def stage1(self, data: bytes, codes: Iterable[str]) -> Set[str]:
-        """Codes whose words appear in the raw bytes."""
+    def stage1(self, data: bytes, codes: Iterable[str], filename: str = "") -> Set[str]:
+        """Codes whose words appear in the raw bytes (or, for a rule that
+        follows project modules, in a module the file imports; without a
+        file name any project import may be one)."""
         out = set()
-        for code, pats, via_project in self.patterns:
+        for code, pats, via_project, wanted in self.patterns:
             if code not in codes or not pats[0].search(data):
                 continue
-            # A mode-sensitive name may also come from a project module that
-            # the project model follows: then the bytes cannot tell.
-            if all(p.search(data) for p in pats[1:]) or (via_project and self.project_import(data)):
+            if all(p.search(data) for p in pats[1:]) or (
+                    via_project and self.project_import(data) and self._siblings_mention(data, filename, wanted)):
                 out.add(code)
         return out
+
+    def _siblings_mention(self, data: bytes, filename: str, wanted) -> bool:
+        """Does a project module this file imports contain `wanted`? Any
+        doubt (no file name, a relative or continued import): yes."""
+        if wanted is None or not filename or filename == "-":
+            return True
+        from .semantic.project import MAX_BYTES, Project
+
+        project = Project(filename, self.api)
+        if project.folder is None:
+            return True
+        clean = self.api.clean_libraries
+        for m in _IMPORT.finditer(data):
+            if m.group(1) is not None:
+                names = [m.group(1).decode("ascii", "replace")]
+                if not names[0].strip("."):
+                    return True  # `from . import x`: the module is the name after import
+            else:
+                if m.group(2).rstrip().endswith(b"\\"):
+                    return True
+                names = [part.split()[0].decode("ascii", "replace") for part in m.group(2).split(b",") if part.split()]
+            for name in names:
+                if name.lstrip(".").split(".")[0] in clean:
+                    continue
+                for candidate in (name, name.rpartition(".")[0]):
+                    path = project.find(candidate) if candidate.strip(".") else None
+                    if path is None:
+                        continue
+                    try:
+                        with open(path, "rb") as fh:
+                            if wanted.search(fh.read(MAX_BYTES)):
+                                return True
+                    except OSError:
+                        return True
+        return False
 
     def project_import(self, data: bytes) -> bool:
         """Might the file import a module of the user's own project (one
@@ -66,6 +104,7 @@ class Prefilter:
 def build_prefilter(api: Api) -> Prefilter:
     from .rules import RULES
 
-    patterns = tuple((code, rule.stage1(api), bool(getattr(rule, "stage1_project", lambda: False)()))
+    patterns = tuple((code, rule.stage1(api), bool(getattr(rule, "stage1_project", lambda: False)()),
+                      rule.project_words(api) if hasattr(rule, "project_words") else None)
                      for code, rule in sorted(RULES.items()))
     return Prefilter(api, patterns)

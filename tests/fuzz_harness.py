@@ -29,7 +29,7 @@ class Hang(BaseException):
 
 
 class _EveryRule:
-    def stage1(self, data: bytes, codes) -> Set[str]:
+    def stage1(self, data: bytes, codes, filename: str = "") -> Set[str]:
         return set(codes)
 
     def stage2(self, tree, codes, data: bytes, filename: str = "") -> Set[str]:

@@ -73,6 +73,11 @@ class TrainOpWithoutUpdateOps(Rule):
         return True
 
     @classmethod
+    def project_words(cls, api):
+        """...one whose bytes name a batch norm builder."""
+        return re.compile(words({last(b) for b in api.tf1_builders}))
+
+    @classmethod
     def applies(cls, model: SemanticModel) -> bool:
         methods = model.api.train_op_methods
         return any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods
