@@ -29,6 +29,7 @@ REALISTIC = {
     "line": "125 in cell 12",
     "builder": "tf.layers.batch_normalization",
     "arg": "is_training",
+    "flag": "is_training",
     "mode": "inference",
     "call": "tf.compat.v1.train.GradientDescentOptimizer(learning_rate).minimize",
     "bn_line": "125 in cell 12",
