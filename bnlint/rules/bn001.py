@@ -58,35 +58,30 @@ class TapeCallWithoutTraining(Rule):
         return target
 
     def _training_functions(self, sites: List[Tuple[CallSite, Optional[ast.AST]]]) -> Dict[int, str]:
-        """Functions reached from tape blocks or train_step: id(scope) -> why."""
+        """Functions reached (call graph, up to four calls deep) from tape
+        blocks or train_step: id(scope) -> how the message says where."""
         values = self.ctx.values
-        reached: Dict[int, str] = {}
-        todo: List[Tuple[Scope, str]] = []
+        starts: List[Tuple[Scope, object]] = []
         for site, tape in sites:
             if tape is not None:
                 target = self._local_target(site)
                 if target is not None:
-                    todo.append((target, f"the GradientTape block at line {self.line_of(tape)}"))
+                    starts.append((target, f"the GradientTape block at line {self.line_of(tape)}"))
         for cls in self.ctx.scopes.classes:
             if values.class_kind(cls) == "model":
                 for name in sorted(self.ctx.api.train_step_methods):
                     if name in cls.methods:
-                        todo.append((cls.methods[name], ""))
-        depth = 0
-        while todo and depth < 4:
-            nxt: List[Tuple[Scope, str]] = []
-            for fn, why in todo:
-                if id(fn) in reached:
-                    continue
-                owner = f"{fn.cls.name}." if fn.cls is not None else ""
-                here = f"`{owner}{fn.name}()`"
-                reached[id(fn)] = f"in {here}, called from {why}," if why else f"in {here}"
-                for call in fn.calls:
-                    site = self.ctx.scopes.site_of[id(call)]
-                    target = self._local_target(site)
-                    if target is not None and id(target) not in reached:
-                        nxt.append((target, why or here))
-            todo, depth = nxt, depth + 1
+                        starts.append((cls.methods[name], cls.methods[name]))  # labelled by itself
+        follow = lambda t: t.kind is ScopeKind.FUNCTION and t.name != "call"  # noqa: E731
+        reached: Dict[int, str] = {}
+        for key, (fn, label) in values.graph.reachable(starts, 4, follow).items():
+            here = _where(fn)
+            if isinstance(label, str):
+                reached[key] = f"in {here}, called from {label},"
+            elif label is fn:
+                reached[key] = f"in {here}"
+            else:
+                reached[key] = f"in {here}, called from {_where(label)},"
         return reached
 
     # -- one call ------------------------------------------------------------
@@ -307,6 +302,11 @@ def _variable_owners(expr: ast.AST, attrs: frozenset) -> Set[str]:
             if text:
                 owners.add(text)
     return owners
+
+
+def _where(fn: Scope) -> str:
+    owner = f"{fn.cls.name}." if fn.cls is not None else ""
+    return f"`{owner}{fn.name}()`"
 
 
 def _sources_of(call: ast.Call) -> Optional[ast.AST]:

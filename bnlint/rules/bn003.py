@@ -146,7 +146,7 @@ class TrainOpWithoutUpdateOps(Rule):
         short = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else None)
         if short is None:
             return []
-        q = values.qualify(func) if short in self._builder_names() or self._elsewhere_possible() else None
+        q = values.qualify(func) if short in self._builder_aliases() or self._elsewhere_possible() else None
         builder = api.tf1_builder(q) if q else None
         if builder is not None:
             if self._registers_updates(call, builder.training_arg, builder.training_default, "call"):
@@ -160,7 +160,7 @@ class TrainOpWithoutUpdateOps(Rule):
         for kw in call.keywords:  # normalizer_fn=slim.batch_norm
             if kw.arg is None or not isinstance(kw.value, (ast.Attribute, ast.Name)):
                 continue
-            if (kw.value.attr if isinstance(kw.value, ast.Attribute) else kw.value.id) not in self._builder_names():
+            if (kw.value.attr if isinstance(kw.value, ast.Attribute) else kw.value.id) not in self._builder_aliases():
                 continue
             q = values.qualify(kw.value)
             builder = api.tf1_builder(q) if q else None
@@ -217,6 +217,26 @@ class TrainOpWithoutUpdateOps(Rule):
         names = self.__dict__.get("_builder_name_set")
         if names is None:
             names = self.__dict__["_builder_name_set"] = frozenset(last(b) for b in self.ctx.api.tf1_builders)
+        return names
+
+    def _builder_aliases(self) -> frozenset:
+        """Builder names, and the names this file binds to one (`from ...
+        import batch_normalization as bnorm`, `BN = v1.layers.batch_normalization`):
+        only calls of these can be a builder, the rest is not resolved."""
+        names = self.__dict__.get("_aliases")
+        if names is None:
+            builders = self._builder_names()
+            found = set(builders)
+            scopes = self.ctx.scopes
+            for scope in [scopes.module] + scopes.functions + scopes.classes:
+                for name, bindings in scope.bindings.items():
+                    for b in bindings:
+                        if b.kind.value == "import" and b.qualified and last(b.qualified) in builders:
+                            found.add(name)
+                        elif b.kind.value == "assignment" and isinstance(b.value, (ast.Name, ast.Attribute)) \
+                                and last(dotted(b.value) or "") in builders:
+                            found.add(name)
+            names = self.__dict__["_aliases"] = frozenset(found)
         return names
 
     def _elsewhere_possible(self) -> bool:
@@ -296,8 +316,7 @@ class TrainOpWithoutUpdateOps(Rule):
         scopes = self.ctx.scopes
         methods = self.ctx.api.train_op_methods
         # Pass 1, cheap: is there a train op and a batch norm at all?
-        train_sites = [s for s in scopes.sites if isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods]
-        if not train_sites:
+        if not any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods for s in scopes.sites):
             return
         bn_of: Dict[int, List[ast.AST]] = {}
         for site in scopes.sites:

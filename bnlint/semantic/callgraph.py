@@ -9,7 +9,7 @@ enclosing class and its local bases. Calling a class runs its methods.
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from .resolve import Resolver
 from .scopes import CallSite, Scope, ScopeKind, Scopes
@@ -93,19 +93,23 @@ class CallGraph:
                 out.append(t)
         return out
 
-    def reachable(self, starts: Iterable[Scope], max_depth: int = 4) -> Dict[int, Tuple[Scope, int]]:
-        """Functions reached from `starts` within `max_depth` calls:
-        id -> (scope, depth). A class reached runs its methods."""
-        seen: Dict[int, Tuple[Scope, int]] = {}
+    def reachable(self, starts: Iterable[Tuple[Scope, object]], max_depth: int = 4,
+                  follow: Optional[Callable[[Scope], bool]] = None) -> Dict[int, Tuple[Scope, object]]:
+        """Scopes reached from `starts` ((scope, label) pairs, first label
+        wins) through call targets, breadth first, fewer than `max_depth`
+        calls deep: id(scope) -> (scope, label of the start it was reached
+        from). `follow`: which targets to enter (default: all)."""
+        seen: Dict[int, Tuple[Scope, object]] = {}
         frontier = list(starts)
         depth = 0
-        while frontier and depth <= max_depth:
-            nxt = []
-            for s in frontier:
-                if id(s) in seen:
+        while frontier and depth < max_depth:
+            nxt: List[Tuple[Scope, object]] = []
+            for scope, label in frontier:
+                if id(scope) in seen:
                     continue
-                seen[id(s)] = (s, depth)
-                targets = list(s.methods.values()) if s.kind is ScopeKind.CLASS else self.callees(s)
-                nxt += [t for t in targets if id(t) not in seen]
+                seen[id(scope)] = (scope, label)
+                for target in self.callees(scope):
+                    if id(target) not in seen and (follow is None or follow(target)):
+                        nxt.append((target, label))
             frontier, depth = nxt, depth + 1
         return seen

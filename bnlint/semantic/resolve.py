@@ -114,11 +114,6 @@ class Resolver:
         raw = self.raw(node)
         return self.api.canonical(raw) if raw is not None else None
 
-    def is_unbound(self, node: ast.AST) -> bool:
-        """Nothing in the module binds the head name where it is read."""
-        first = head(node)
-        return first is not None and not self.bindings_of(first)
-
     def uses_module(self, *prefixes: str) -> bool:
         """Does the module import anything under one of these module paths?"""
         return any(raw == p or raw.startswith(p + ".") for raw in self.scopes.imported for p in prefixes)

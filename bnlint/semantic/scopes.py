@@ -115,15 +115,10 @@ class Scope:
         """Values of the plain `name = value` bindings of this scope."""
         return [b.value for b in self.bindings.get(name, ()) if b.kind is BindingKind.ASSIGNMENT]
 
-    def param_names(self) -> List[str]:
-        return list(self.params)
-
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
-_BLOCK_STMTS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith) + \
-    tuple(getattr(ast, n) for n in ("TryStar", "Match") if hasattr(ast, n))
 
 
 def _end(node: ast.AST) -> Pos:
@@ -193,13 +188,6 @@ class Scopes:
                 nxt = nxt.parent  # a class body is invisible to nested functions
             s, first = nxt, False
         return []
-
-    def lookup_call(self, name: str, call: ast.AST) -> List[Binding]:
-        """Bindings of `name` seen from the call site `call` (recorded calls only)."""
-        site = self.site_of.get(id(call))
-        if site is None:
-            return self.lookup(name, self.module)
-        return self.lookup(name, site.scope, start(call), site.blocks)
 
 
 def _in_force(found: List[Binding], at: Pos, blocks: Tuple[ast.AST, ...]) -> List[Binding]:
