@@ -11,9 +11,17 @@ from .base import Report, Rule, RuleContext
 from .bn001 import TapeCallWithoutTraining
 from .bn002 import CallLosesTraining
 from .bn003 import TrainOpWithoutUpdateOps
+from .bn101 import KerasBatchNormUpdateOps
+from .bn102 import SaverTrainableOnly
+from .bn105 import DropoutIgnoresTraining
+from .bn106 import LearningPhase
+from .bn109 import KerasLayerInGraphWithoutTraining
+from .bn110 import Tf1BuilderWithoutTraining
 
 RULES: Dict[str, Type[Rule]] = {
-    cls.code: cls for cls in (TapeCallWithoutTraining, CallLosesTraining, TrainOpWithoutUpdateOps)
+    cls.code: cls for cls in (TapeCallWithoutTraining, CallLosesTraining, TrainOpWithoutUpdateOps,
+                              KerasBatchNormUpdateOps, SaverTrainableOnly, DropoutIgnoresTraining,
+                              LearningPhase, KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining)
 }
 
 __all__ = ["RULES", "Report", "Rule", "RuleContext"]

@@ -1,0 +1,139 @@
+"""BN102: a TF1 `Saver` given only the trainable variables, in a file that
+builds batch norm.
+
+The moving mean and variance of batch norm are not trainable variables
+(nor in `tf.moving_average_variables()`): measured on tf_keras 2.21,
+`tf.compat.v1.layers.batch_normalization` adds gamma and beta to
+`trainable_variables()` and moving_mean / moving_variance only to
+`global_variables()`. A checkpoint saved with
+`Saver(var_list=tf.trainable_variables())` lacks them, and a model restored
+from it normalises with mean 0 and variance 1.
+
+Fix (unsafe): `<tf>.trainable_variables()` -> `<tf>.global_variables()`
+(the checkpoint then also holds optimizer slots and counters, which code
+that restores it with a fixed variable list may not expect).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from enum import Enum
+from typing import Optional
+
+from ..semantic import SemanticModel
+from ..semantic.scopes import BindingKind
+from .base import Rule, kwarg, last, words
+from .tables import family_tables
+
+
+class Variant(Enum):
+    DEFAULT = "default"
+
+
+class SaverTrainableOnly(Rule):
+    code = "BN102"
+    Variant = Variant
+
+    @classmethod
+    def stage1(cls, api):
+        t = family_tables(api)
+        return (re.compile(words({last(n) for n in t.savers})),
+                re.compile(words({last(n) for n in t.trainable_variable_lists} | t.trainable_collection_keys)))
+
+    @classmethod
+    def applies(cls, model: SemanticModel) -> bool:
+        return "Saver" in model.scopes.attr_names or any(r.endswith(".Saver") for r in model.scopes.imported)
+
+    def check(self) -> None:
+        ctx = self.ctx
+        t = family_tables(ctx.api)
+        bn_line = None
+        savers = []
+        for site in ctx.scopes.sites:
+            q = ctx.values.qualify(site.call.func)
+            if q in t.savers:
+                savers.append(site)
+            elif bn_line is None and q is not None and self._builds_batch_norm(q, site):
+                bn_line = site.call
+        if bn_line is None:
+            return
+        for site in savers:
+            var_list = kwarg(site.call, "var_list")
+            value = var_list.value if var_list is not None else (site.call.args[0] if site.call.args else None)
+            if value is None or isinstance(value, ast.Starred):
+                continue
+            source = self._trainable_only(value, 0)
+            if source is None:
+                continue
+            self.report(value, Variant.DEFAULT, line=self.line_of(bn_line), context={"source": source, "direct": source is value})
+
+    def _builds_batch_norm(self, q: str, site) -> bool:
+        api = self.ctx.api
+        if api.tf1_builder(q) is not None or api.is_batch_norm_layer(q):
+            return True
+        return any(isinstance(k.value, (ast.Name, ast.Attribute)) and
+                   (lambda kq: kq is not None and api.tf1_builder(kq) is not None)(self.ctx.values.qualify(k.value))
+                   for k in site.call.keywords if k.arg == "normalizer_fn")
+
+    def _trainable_only(self, expr: ast.AST, depth: int) -> Optional[ast.AST]:
+        """The call listing trainable variables that `expr` is made of only,
+        or None when `expr` may hold other variables."""
+        t = family_tables(self.ctx.api)
+        if depth > 4:
+            return None
+        if isinstance(expr, ast.Call):
+            q = self.ctx.values.qualify(expr.func)
+            if q in t.trainable_variable_lists:
+                return expr
+            if q in t.collection_getters and expr.args and _key(expr.args[0]) in t.trainable_collection_keys:
+                return expr
+            if isinstance(expr.func, ast.Name) and expr.func.id in ("list", "sorted", "tuple") \
+                    and len(expr.args) == 1 and not self.ctx.names.bindings_of(expr.func):
+                return self._trainable_only(expr.args[0], depth + 1)
+            return None
+        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and len(expr.generators) == 1:
+            gen = expr.generators[0]
+            if isinstance(gen.target, ast.Name) and isinstance(expr.elt, ast.Name) and expr.elt.id == gen.target.id:
+                return self._trainable_only(gen.iter, depth + 1)  # a filter keeps only trainable ones
+            return None
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            left = self._trainable_only(expr.left, depth + 1)
+            return left if left is not None and self._trainable_only(expr.right, depth + 1) is not None else None
+        if isinstance(expr, ast.Name):
+            found = self.ctx.names.bindings_of(expr)
+            if not found or any(b.kind is not BindingKind.ASSIGNMENT for b in found):
+                return None
+            results = [self._trainable_only(b.value, depth + 1) for b in found]
+            return results[0] if all(r is not None for r in results) else None
+        return None
+
+
+def _key(node: ast.AST) -> Optional[str]:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.upper()
+    return None
+
+
+def fix_default(fctx, report):
+    """`tf.trainable_variables()` -> `tf.global_variables()` (unsafe)."""
+    import libcst as cst
+
+    from ..finding import Fix
+
+    source = report.context["source"]
+    if not report.context["direct"]:
+        return None  # the list is built elsewhere and may serve other uses (gradients)
+    if not isinstance(source.func, ast.Attribute) or source.func.attr != "trainable_variables" or source.args \
+            or source.keywords:
+        return None
+    call = fctx.locate(source, cst.Call)
+    if call is None or not isinstance(call.func, cst.Attribute):
+        return None
+    new = call.with_changes(func=call.func.with_changes(attr=cst.Name("global_variables")))
+    return Fix("Save `global_variables()`", "unsafe", fctx.edits({call: new}))
+
+
+SaverTrainableOnly.fixers = {Variant.DEFAULT: fix_default}

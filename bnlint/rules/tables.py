@@ -1,0 +1,69 @@
+"""The BN1xx rules' TF/Keras tables: the "wider family" section of
+rules/api.yaml, folded onto canonical names with the Api's prefixes.
+
+A leaf module: it reads YAML and knows nothing of the rules. The facts
+behind each table (and where they were measured) are written next to it in
+api.yaml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import FrozenSet
+
+import yaml
+
+from ..api import Api
+from ..resources import rules_dir
+
+_NAMES = (
+    "tf1_graph_markers", "estimators", "estimator_specs", "savers", "trainable_variable_lists",
+    "collection_getters", "moments_functions", "nn_batch_norm_functions", "moving_average_classes",
+    "functional_dropout", "learning_phase_setters", "learning_phase_readers",
+    "placeholders_with_default", "functional_inputs", "jax_differentiators",
+)
+_WORDS = (
+    "update_ops_keys", "keras_update_attributes", "trainable_collection_keys", "fit_methods",
+    "evaluate_methods", "stateless_call_methods",
+)
+
+
+@dataclass(frozen=True)
+class FamilyTables:
+    """Each field is a frozenset: qualified names (canonical) for the
+    fields named in `_NAMES`, plain words (attributes, collection keys,
+    method names) for the ones in `_WORDS`."""
+
+    tf1_graph_markers: FrozenSet[str]
+    estimators: FrozenSet[str]
+    estimator_specs: FrozenSet[str]
+    savers: FrozenSet[str]
+    trainable_variable_lists: FrozenSet[str]
+    collection_getters: FrozenSet[str]
+    moments_functions: FrozenSet[str]
+    nn_batch_norm_functions: FrozenSet[str]
+    moving_average_classes: FrozenSet[str]
+    functional_dropout: FrozenSet[str]
+    learning_phase_setters: FrozenSet[str]
+    learning_phase_readers: FrozenSet[str]
+    placeholders_with_default: FrozenSet[str]
+    functional_inputs: FrozenSet[str]
+    jax_differentiators: FrozenSet[str]
+    update_ops_keys: FrozenSet[str]
+    keras_update_attributes: FrozenSet[str]
+    trainable_collection_keys: FrozenSet[str]
+    fit_methods: FrozenSet[str]
+    evaluate_methods: FrozenSet[str]
+    stateless_call_methods: FrozenSet[str]
+
+
+@lru_cache(maxsize=8)
+def family_tables(api: Api) -> FamilyTables:
+    """The tables for `api` (its canonical folding); raises OSError or
+    yaml.YAMLError only if the shipped api.yaml is missing or broken."""
+    with open(rules_dir() / "api.yaml", "r", encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    values = {key: frozenset(api.canonical(str(x)) for x in data.get(key) or []) for key in _NAMES}
+    values.update({key: frozenset(str(x) for x in data.get(key) or []) for key in _WORDS})
+    return FamilyTables(**values)
