@@ -13,15 +13,19 @@ from .bn002 import CallLosesTraining
 from .bn003 import TrainOpWithoutUpdateOps
 from .bn101 import KerasBatchNormUpdateOps
 from .bn102 import SaverTrainableOnly
+from .bn103 import FrozenCallNotFrozen
 from .bn105 import DropoutIgnoresTraining
 from .bn106 import LearningPhase
+from .bn107 import IsTrainingNeverFedFalse
+from .bn108 import FunctionalTrainingTrue
 from .bn109 import KerasLayerInGraphWithoutTraining
 from .bn110 import Tf1BuilderWithoutTraining
 
 RULES: Dict[str, Type[Rule]] = {
     cls.code: cls for cls in (TapeCallWithoutTraining, CallLosesTraining, TrainOpWithoutUpdateOps,
-                              KerasBatchNormUpdateOps, SaverTrainableOnly, DropoutIgnoresTraining,
-                              LearningPhase, KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining)
+                              KerasBatchNormUpdateOps, SaverTrainableOnly, FrozenCallNotFrozen, DropoutIgnoresTraining,
+                              LearningPhase, IsTrainingNeverFedFalse, FunctionalTrainingTrue,
+                              KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining)
 }
 
 __all__ = ["RULES", "Report", "Rule", "RuleContext"]
