@@ -14,18 +14,21 @@ from .bn003 import TrainOpWithoutUpdateOps
 from .bn101 import KerasBatchNormUpdateOps
 from .bn102 import SaverTrainableOnly
 from .bn103 import FrozenCallNotFrozen
+from .bn104 import HandMadeBatchNorm
 from .bn105 import DropoutIgnoresTraining
 from .bn106 import LearningPhase
 from .bn107 import IsTrainingNeverFedFalse
 from .bn108 import FunctionalTrainingTrue
 from .bn109 import KerasLayerInGraphWithoutTraining
 from .bn110 import Tf1BuilderWithoutTraining
+from .bn111 import StatelessCallWithoutTraining
 
 RULES: Dict[str, Type[Rule]] = {
     cls.code: cls for cls in (TapeCallWithoutTraining, CallLosesTraining, TrainOpWithoutUpdateOps,
-                              KerasBatchNormUpdateOps, SaverTrainableOnly, FrozenCallNotFrozen, DropoutIgnoresTraining,
+                              KerasBatchNormUpdateOps, SaverTrainableOnly, FrozenCallNotFrozen, HandMadeBatchNorm, DropoutIgnoresTraining,
                               LearningPhase, IsTrainingNeverFedFalse, FunctionalTrainingTrue,
-                              KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining)
+                              KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining,
+                              StatelessCallWithoutTraining)
 }
 
 __all__ = ["RULES", "Report", "Rule", "RuleContext"]

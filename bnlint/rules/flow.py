@@ -40,6 +40,7 @@ class Flow:
                 self._readers.setdefault(key, []).append(index)
         self._value_of: Dict[int, int] = {}  # id(node inside an assigned value) -> assign index, built lazily
         self._ret_by_key: Optional[Dict[Key, List[Scope]]] = None
+        self._sink_cache: Dict[int, Tuple[Set[int], Set[Key]]] = {}
         self._ret_by_node: Optional[Dict[int, List[Scope]]] = None
 
     # -- keys -------------------------------------------------------------------
@@ -166,9 +167,10 @@ class Flow:
         may hold the value of `source`, or None."""
         keys, nodes = self.tainted(source)
         for expr, scope in sinks:
-            if any(id(sub) in nodes for sub in ast.walk(expr)):
-                return expr
-            if keys & self.reads(expr, scope):
+            cached = self._sink_cache.get(id(expr))
+            if cached is None:
+                cached = self._sink_cache[id(expr)] = ({id(sub) for sub in ast.walk(expr)}, self.reads(expr, scope))
+            if cached[0] & nodes or keys & cached[1]:
                 return expr
         return None
 
