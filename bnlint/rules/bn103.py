@@ -84,7 +84,7 @@ class FrozenCallNotFrozen(Rule):
             else:
                 if text in frozen or self._built_frozen(func):
                     continue
-                name, fix = f"`{text}`", f"set `{text}.trainable = False` before `fit()`"
+                name, fix = f"`{text}`", f"set `{text}.trainable = False`"
             self.report(training, Variant.DEFAULT, flavour="keras3", callee=name, fix=fix)
 
     def _raw_of(self, func: ast.AST):

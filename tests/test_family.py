@@ -1,0 +1,231 @@
+"""The wider rule family (BN101-BN111): fixes against the expected source in
+each spec, each rule's docs, and the kinds of input behind each rule's
+precision (one finding per bug, no finding where the value is not trained),
+with hang guards on the byte patterns and the value flow."""
+
+import re
+import signal
+import textwrap
+from contextlib import contextmanager
+
+import pytest
+import yaml
+
+from bnlint.config import Config
+from bnlint.fixes.command import fix_text
+from bnlint.resources import rules_dir
+from bnlint.rules import RULES
+from bnlint.specs import load_specs
+
+from helpers import found, lint
+
+KERAS3 = Config(keras="3")
+FAMILY = sorted(code for code in RULES if code.startswith("BN1"))
+
+
+def _raw_examples():
+    for code in FAMILY:
+        with open(rules_dir() / f"{code}.yaml", encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        for example in data.get("invalid") or []:
+            yield code, example
+
+
+_MARK = re.compile(r"[ \t]*#\s*expect:[^\n]*")
+
+
+def unmarked(text: str) -> str:
+    """The source without its `# expect:` marks (the spec's `fixed:` is
+    written without them; the fix keeps comments)."""
+    return _MARK.sub("", text)
+
+
+@contextmanager
+def hang_guard(seconds: int):
+    """Fail instead of hanging (a generous bound, not a timing assertion)."""
+    def expired(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+FIXED = [(code, ex) for code, ex in _raw_examples() if "fixed" in ex]
+UNFIXED = [(code, ex) for code, ex in _raw_examples() if "fixed" not in ex]
+
+
+def test_family_is_registered_with_specs():
+    specs = load_specs()
+    assert FAMILY == ["BN101", "BN102", "BN103", "BN104", "BN105", "BN106", "BN107", "BN108", "BN109",
+                      "BN110", "BN111"]
+    for code in FAMILY:
+        spec = specs[code]
+        for key in ("what", "why", "example", "use_instead", "limits"):
+            assert spec.docs.get(key), f"{code} lacks docs.{key}"
+        assert spec.fix_safety and len(spec.valid) >= 3 and len(spec.invalid) >= 3
+        text = spec.render_docs()
+        assert f"({code})" in text and "## Known limits" in text and "## Fix safety" in text
+
+
+@pytest.mark.parametrize("code,example", FIXED, ids=[f"{c}-{e['note']}" for c, e in FIXED])
+def test_fix_gives_the_expected_source(code, example):
+    source = textwrap.dedent(example["code"])
+    out = fix_text(source, "example.py", KERAS3, unsafe=True)
+    want = textwrap.dedent(example["fixed"])
+    assert unmarked(out.text) == want
+    assert [f for f in out.findings if f.code == code] == []
+    again = fix_text(out.text, "example.py", KERAS3, unsafe=True)
+    assert again.text == out.text and again.fixed == 0
+
+
+@pytest.mark.parametrize("code,example", UNFIXED, ids=[f"{c}-{e['note']}" for c, e in UNFIXED])
+def test_no_fix_where_the_spec_gives_none(code, example):
+    findings = [f for f in lint(example["code"], KERAS3) if f.code == code]
+    assert findings and all(f.fix is None for f in findings)
+
+
+@pytest.mark.parametrize("code,example", list(_raw_examples()), ids=[f"{c}-{e['note']}" for c, e in _raw_examples()])
+def test_messages_are_one_short_line(code, example):
+    for f in lint(example["code"], KERAS3):
+        if f.code == code:
+            assert "\n" not in f.message and len(f.message) <= 140, f.message
+
+
+def test_bn111_safe_fix_applies_without_unsafe_fixes():
+    example = dict(FIXED)["BN111"]
+    out = fix_text(textwrap.dedent(example["code"]), "example.py", KERAS3, unsafe=False)
+    assert unmarked(out.text) == textwrap.dedent(example["fixed"])
+
+
+def test_bn108_fix_is_unsafe_only():
+    example = dict(FIXED)["BN108"]
+    source = textwrap.dedent(example["code"])
+    assert fix_text(source, "example.py", KERAS3, unsafe=False).text == source
+
+
+# -- kinds ------------------------------------------------------------------------
+def test_bn101_one_finding_per_idiom_whatever_the_number_of_layers():
+    code = """
+        import tensorflow.compat.v1 as tf
+        tf.disable_eager_execution()
+        x = tf.placeholder(tf.float32, [None, 4])
+        h = tf.keras.layers.BatchNormalization()(x, training=True)
+        h = tf.keras.layers.BatchNormalization()(h, training=True)
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+    """
+    assert found(lint(code, KERAS3)) == {(7, "BN101")}
+
+
+def test_bn102_no_fix_when_the_list_serves_the_gradients_too():
+    code = """
+        import tensorflow.compat.v1 as tf
+        h = tf.layers.batch_normalization(x, training=is_training)
+        params = tf.trainable_variables()
+        grads = tf.gradients(loss, params)
+        saver = tf.train.Saver(var_list=params)
+    """
+    [finding] = [f for f in lint(code, KERAS3) if f.code == "BN102"]
+    assert finding.line == 6 and finding.fix is None
+
+
+def test_bn105_nested_function_and_early_exit():
+    code = """
+        import tensorflow as tf
+        class Head(tf.keras.layers.Layer):
+            def call(self, x, training=None):
+                def drop(t):
+                    return tf.nn.dropout(t, 0.5)
+                return drop(x)
+        class Gated(tf.keras.layers.Layer):
+            def call(self, x, training=None):
+                if training is False:
+                    raise ValueError("inference")
+                return tf.nn.dropout(x, 0.5)
+    """
+    assert found(lint(code, KERAS3)) == {(6, "BN105")}
+
+
+def test_bn109_evaluation_graph_of_a_model_fn_is_not_reported():
+    code = """
+        import tensorflow as tf
+        def model_fn(features, labels, mode):
+            logits = tf.keras.layers.Dropout(0.5)(features, training=mode == tf.estimator.ModeKeys.TRAIN)
+            loss = tf.reduce_mean(logits)
+            probs = tf.keras.layers.Dropout(0.5)(features)
+            train_op = tf.compat.v1.train.AdamOptimizer().minimize(loss)
+            return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op, predictions=probs)
+        est = tf.estimator.Estimator(model_fn)
+    """
+    assert found(lint(code, KERAS3)) == set()
+
+
+def test_bn110_two_functions_with_the_same_local_names_stay_apart():
+    code = """
+        import tensorflow.compat.v1 as tf
+        def features(x):
+            h = tf.layers.batch_normalization(x)
+            return h
+        def train(x):
+            h = tf.layers.dense(x, 1)
+            return tf.train.AdamOptimizer().minimize(tf.reduce_mean(h))
+        feats = features(images)
+    """
+    assert found(lint(code, KERAS3)) == set()
+
+
+def test_bn107_flag_fed_through_a_variable_is_not_reported():
+    code = """
+        import tensorflow.compat.v1 as tf
+        is_training = tf.placeholder_with_default(True, shape=())
+        h = tf.layers.batch_normalization(x, training=is_training)
+        for phase in (True, False):
+            out = sess.run(h, feed_dict={x: data, is_training: phase})
+    """
+    assert found(lint(code, KERAS3)) == set()
+
+
+def test_bn106_keras2_without_graph_mode_is_quiet_and_keras3_is_not():
+    code = """
+        from tensorflow.keras import backend as K
+        K.set_learning_phase(1)
+        preds = model.predict(x)
+    """
+    assert found(lint(code, KERAS3)) == {(3, "BN106")}
+    assert found(lint(code, Config(keras="2"))) == set()
+
+
+def test_bn103_frozen_through_a_subscript_turns_the_rule_off():
+    code = """
+        import keras
+        base = keras.applications.MobileNetV2(include_top=False, weights=None)
+        inputs = keras.Input((96, 96, 3))
+        model = keras.Model(inputs, base(inputs, training=False))
+        model.layers[1].trainable = False
+        model.fit(ds)
+    """
+    assert found(lint(code, KERAS3)) == set()
+
+
+# -- hang guards (generous timeouts, never timing assertions) --------------------------
+@pytest.mark.parametrize("filler", [" ", "\t", "training", "= ", "run", "def call "])
+def test_byte_patterns_stay_linear(filler):
+    from bnlint.api import load_api
+    from bnlint.prefilter import build_prefilter
+
+    data = ("def call(self):\n    pass\n# " + filler * 40000 + "x\ntraining" + " " * 40000 + "=").encode()
+    with hang_guard(60):
+        build_prefilter(load_api()).stage1(data, set(RULES))
+
+
+def test_value_flow_on_a_long_chain_terminates():
+    lines = ["import tensorflow.compat.v1 as tf", "tf.disable_eager_execution()",
+             "h0 = tf.layers.batch_normalization(x)"]
+    lines += [f"h{i} = tf.nn.relu(h{i - 1}) + h{max(i - 7, 0)}" for i in range(1, 1500)]
+    lines += ["train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h1499))"]
+    with hang_guard(120):
+        assert found(lint("\n".join(lines) + "\n", KERAS3)) == {(3, "BN110")}
