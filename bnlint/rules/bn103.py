@@ -13,7 +13,9 @@ file calls `fit()`, the callee holds BatchNormalization (a pretrained
 application, a model or layer built in the file), and nothing in the file
 sets it (or any layer in a loop over its layers, or anything reached
 through a subscript) `trainable = False`, and it was not built with
-`trainable=False`. No fix: freezing a base is a modelling decision.
+`trainable=False` nor as an application with `weights=None` (trained from
+scratch, its statistics must train: there the literal is the mistake, and
+Keras 3 overriding it is what the user needs). No fix: freezing a base is a modelling decision.
 """
 
 from __future__ import annotations
@@ -104,6 +106,9 @@ class FrozenCallNotFrozen(Rule):
                 kw = kwarg(b.value, "trainable")
                 if kw is not None and not is_const(kw.value, True):
                     return True
+                weights = kwarg(b.value, "weights")
+                if weights is not None and is_const(weights.value, None):
+                    return True  # trained from scratch: its statistics must train (under Keras 2 this froze them)
         return False
 
     def _frozen_owners(self):

@@ -9,7 +9,10 @@ normalises to zeros).
 Precision: only calls in a scope that builds a functional model (it calls
 `Input(...)` or `Model(...)`), or in a helper such a scope calls, outside
 any `GradientTape` block and any Keras `call()` (BN002 reports those).
-Dropout with `training=True` (Monte Carlo dropout) is not reported.
+Dropout with `training=True` (Monte Carlo dropout) is not reported, and a
+file that forces a Dropout-family layer on with a literal `training=True`
+is taken to want stochastic inference (pix2pix's generator applies both
+at test time on purpose): no BN108 there.
 Fixes (unsafe: they change what the model computes, as intended):
 `training=True` -> `training=None`, and a helper's `training=True` default
 -> `None`.
@@ -60,6 +63,8 @@ class FunctionalTrainingTrue(Rule):
         functional = self._functional_scopes()
         if not functional:
             return
+        if self._forces_dropout():
+            return  # stochastic inference on purpose (pix2pix): batch statistics are meant too
         tapes = {id(node) for node, _ in ctx.scopes.withs if _is_tape(ctx, node)}
         reported: Set[int] = set()
         for site in ctx.scopes.sites:
@@ -90,6 +95,20 @@ class FunctionalTrainingTrue(Rule):
             reported.add(id(fn))
             self.report(default, Variant.HELPER_DEFAULT, fn=fn.name, param=param,
                         line=self.line_of(omitting[0]), effect=_EFFECT[flavour], context={"node": default})
+
+    def _forces_dropout(self) -> bool:
+        """Does the file call a Dropout-family layer with a literal `training=True`?"""
+        ctx = self.ctx
+        for site in ctx.scopes.sites:
+            training = kwarg(site.call, "training")
+            if training is None or not is_const(training.value, True):
+                continue
+            info = ctx.values.callee_info(site.call.func, site.scope, site.scope.cls)
+            first = info.what.split(" ")[0] if info.what else ""
+            if info.contents == Contents.SENSITIVE and first and \
+                    not ctx.api.is_batch_norm_layer("keras.layers." + first):
+                return True
+        return False
 
     def _callee(self, call: ast.Call) -> str:
         func = call.func
