@@ -229,3 +229,34 @@ def test_value_flow_on_a_long_chain_terminates():
     lines += ["train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(h1499))"]
     with hang_guard(120):
         assert found(lint("\n".join(lines) + "\n", KERAS3)) == {(3, "BN110")}
+
+
+def test_bn102_batch_norm_in_the_users_other_modules(tmp_path):
+    from bnlint.engine import lint_bytes
+
+    (tmp_path / "ops.py").write_text(textwrap.dedent("""
+        import tensorflow as tf
+        def bn(x, train):
+            return tf.contrib.layers.batch_norm(x, is_training=train)
+    """))
+    (tmp_path / "model.py").write_text(textwrap.dedent("""
+        from ops import bn
+        class Net:
+            def __init__(self, x, train):
+                self.out = bn(x, train)
+    """))
+    train = textwrap.dedent("""
+        import tensorflow as tf
+        from model import Net
+        net = Net(images, True)
+        saver = tf.train.Saver(tf.trainable_variables(), max_to_keep=3)
+    """)
+    path = tmp_path / "train.py"
+    path.write_text(train)
+    [finding] = [f for f in lint_bytes(train.encode(), str(path), KERAS3) if f.code == "BN102"]
+    assert finding.line == 5 and "in `ops`" in finding.message  # where it is built
+    (tmp_path / "model.py").write_text("class Net:\n    pass\n")
+    (tmp_path / "other.py").write_text("")
+    path2 = tmp_path / "train2.py"
+    path2.write_text(train)
+    assert [f for f in lint_bytes(train.encode(), str(path2), KERAS3) if f.code == "BN102"] == []

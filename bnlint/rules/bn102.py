@@ -48,15 +48,11 @@ class SaverTrainableOnly(Rule):
     def check(self) -> None:
         ctx = self.ctx
         t = family_tables(ctx.api)
-        bn_line = None
-        savers = []
-        for site in ctx.scopes.sites:
-            q = ctx.values.qualify(site.call.func)
-            if q in t.savers:
-                savers.append(site)
-            elif bn_line is None and q is not None and self._builds_batch_norm(q, site):
-                bn_line = site.call
-        if bn_line is None:
+        savers = [site for site in ctx.scopes.sites if ctx.values.qualify(site.call.func) in t.savers]
+        if not savers:
+            return
+        where = self._batch_norm_built(ctx.values, 0, set())
+        if where is None:
             return
         for site in savers:
             var_list = kwarg(site.call, "var_list")
@@ -66,15 +62,36 @@ class SaverTrainableOnly(Rule):
             source = self._trainable_only(value, 0)
             if source is None:
                 continue
-            self.report(value, Variant.DEFAULT, line=self.line_of(bn_line), context={"source": source, "direct": source is value})
+            self.report(value, Variant.DEFAULT, where=where, context={"source": source, "direct": source is value})
 
-    def _builds_batch_norm(self, q: str, site) -> bool:
+    def _batch_norm_built(self, values, depth: int, seen: set) -> Optional[str]:
+        """Where the program builds batch norm: "line N" in this file, "in
+        `mod`" in a module of the user's project it imports (two imports
+        deep), or None."""
         api = self.ctx.api
-        if api.tf1_builder(q) is not None or api.is_batch_norm_layer(q):
-            return True
-        return any(isinstance(k.value, (ast.Name, ast.Attribute)) and
-                   (lambda kq: kq is not None and api.tf1_builder(kq) is not None)(self.ctx.values.qualify(k.value))
-                   for k in site.call.keywords if k.arg == "normalizer_fn")
+        seen.add(id(values))
+        calls = []
+        for site in values.scopes.sites:
+            q = values.qualify(site.call.func)
+            if q is None:
+                continue
+            if api.tf1_builder(q) is not None or api.is_batch_norm_layer(q) or any(
+                    k.arg == "normalizer_fn" and api.tf1_builder(values.qualify(k.value) or "") is not None
+                    for k in site.call.keywords):
+                if depth == 0:
+                    return f"line {self.line_of(site.call)}"
+                return ""
+            calls.append(q)
+        if depth >= 2:
+            return None
+        for q in calls:
+            target = values.external_target(q)
+            if target is None or id(target[0]) in seen:
+                continue
+            found = self._batch_norm_built(target[0], depth + 1, seen)
+            if found is not None:
+                return found or f"in `{q.rsplit('.', 1)[0].lstrip('.')}`"
+        return None
 
     def _trainable_only(self, expr: ast.AST, depth: int) -> Optional[ast.AST]:
         """The call listing trainable variables that `expr` is made of only,
