@@ -57,7 +57,8 @@ class FrozenCallNotFrozen(Rule):
         wanted = t.functional_inputs | ctx.api.functional_constructors
         building = {id(s.scope.function or ctx.scopes.module) for s in ctx.scopes.sites
                     if ctx.values.qualify(s.call.func) in wanted}
-        if not building:
+        if not building or not any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in t.fit_methods
+                                   for s in ctx.scopes.sites):
             return
         frozen = self._frozen_owners()
         if frozen is None:
