@@ -54,7 +54,7 @@ class FrozenCallNotFrozen(Rule):
     def check(self) -> None:
         ctx = self.ctx
         t = family_tables(ctx.api)
-        wanted = t.functional_inputs | ctx.api.functional_constructors
+        wanted = ctx.api.symbolic_inputs | ctx.api.functional_constructors
         building = {id(s.scope.function or ctx.scopes.module) for s in ctx.scopes.sites
                     if ctx.values.qualify(s.call.func) in wanted}
         if not building or not any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in t.fit_methods

@@ -129,7 +129,7 @@ class FunctionalTrainingTrue(Rule):
     def _functional_scopes(self) -> Set[int]:
         ctx = self.ctx
         t = family_tables(ctx.api)
-        wanted = t.functional_inputs | ctx.api.functional_constructors
+        wanted = ctx.api.symbolic_inputs | ctx.api.functional_constructors
         out: Set[int] = set()
         for site in ctx.scopes.sites:
             if ctx.values.qualify(site.call.func) in wanted:

@@ -117,7 +117,7 @@ class KerasLayerInGraphWithoutTraining(Rule):
         layer calls there build a model, they do not run it."""
         ctx = self.ctx
         t = family_tables(ctx.api)
-        wanted = t.functional_inputs | ctx.api.functional_constructors
+        wanted = ctx.api.symbolic_inputs | ctx.api.functional_constructors
         out: Set[int] = set()
         for site in ctx.scopes.sites:
             if ctx.values.qualify(site.call.func) in wanted:

@@ -21,11 +21,11 @@ _NAMES = (
     "tf1_graph_markers", "estimators", "estimator_specs", "savers", "trainable_variable_lists",
     "collection_getters", "moments_functions", "nn_batch_norm_functions", "moving_average_classes",
     "functional_dropout", "learning_phase_setters", "learning_phase_readers",
-    "placeholders_with_default", "functional_inputs", "jax_differentiators",
+    "placeholders_with_default", "jax_differentiators", "no_grad_contexts",
 )
 _WORDS = (
     "update_ops_keys", "keras_update_attributes", "trainable_collection_keys", "fit_methods",
-    "evaluate_methods", "stateless_call_methods",
+    "evaluate_methods", "stateless_call_methods", "backward_methods", "optimizer_step_methods",
 )
 
 
@@ -48,14 +48,16 @@ class FamilyTables:
     learning_phase_setters: FrozenSet[str]
     learning_phase_readers: FrozenSet[str]
     placeholders_with_default: FrozenSet[str]
-    functional_inputs: FrozenSet[str]
     jax_differentiators: FrozenSet[str]
+    no_grad_contexts: FrozenSet[str]
     update_ops_keys: FrozenSet[str]
     keras_update_attributes: FrozenSet[str]
     trainable_collection_keys: FrozenSet[str]
     fit_methods: FrozenSet[str]
     evaluate_methods: FrozenSet[str]
     stateless_call_methods: FrozenSet[str]
+    backward_methods: FrozenSet[str]
+    optimizer_step_methods: FrozenSet[str]
 
 
 @lru_cache(maxsize=8)
