@@ -260,3 +260,50 @@ def test_bn102_batch_norm_in_the_users_other_modules(tmp_path):
     path2 = tmp_path / "train2.py"
     path2.write_text(train)
     assert [f for f in lint_bytes(train.encode(), str(path2), KERAS3) if f.code == "BN102"] == []
+
+
+# -- BN001's training code: Keras 3 on PyTorch ---------------------------------------
+TORCH_LOOP = """
+    import torch
+    import keras
+    model = keras.Sequential([keras.layers.Dense(8), keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+    optimizer = torch.optim.Adam(model.parameters())
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model({args}), y)
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_bn001_keras_model_in_a_torch_training_loop():
+    [finding] = lint(TORCH_LOOP.format(args="x"), KERAS3)
+    assert (finding.line, finding.code) == (8, "BN001") and "backward" in finding.message
+    assert finding.fix is not None and finding.fix.applicability == "unsafe"
+    assert lint(TORCH_LOOP.format(args="x, training=True"), KERAS3) == []
+
+
+def test_bn001_torch_loop_evaluation_and_torch_modules_are_not_training():
+    no_grad = """
+        import torch
+        import keras
+        model = keras.Sequential([keras.layers.BatchNormalization()])
+        for x, y in loader:
+            loss = loss_fn(model(x, training=True), y)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                val = model(x_val)
+    """
+    assert lint(no_grad, KERAS3) == []
+    torch_only = """
+        import torch
+        net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
+        for x, y in loader:
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+    """
+    assert lint(torch_only, KERAS3) == []
+    no_step = TORCH_LOOP.format(args="x").replace("optimizer.step()", "pass")
+    assert lint(no_step, KERAS3) == []

@@ -2,7 +2,9 @@
 
 Training code is: the body of a `with tf.GradientTape()` block, a function
 of the same file that such a block calls (transitively, through the call
-graph), and a `train_step` override of a Keras Model. A call there
+graph), a `train_step` override of a Keras Model, and (Keras 3 on
+PyTorch) a loop whose body calls `.backward()` and `.step()`, outside
+`torch.no_grad()` (training_code.py). A call there
 without `training` (or with `training=None`), or a direct `.call()`, runs
 BatchNormalization and Dropout in inference mode.
 
@@ -24,6 +26,8 @@ from ..semantic.resolve import dotted
 from ..semantic.scopes import CallSite, Scope, ScopeKind
 from ..semantic.values import Contents, KerasInfo, is_const
 from .base import Rule, has_star_kwargs, kwarg, last, passes_training, words
+from .tables import family_tables
+from .training_code import torch_training_loops, training_loop_of
 
 _LEARNING_PHASE_ON = re.compile(r"set_learning_phase\(\s*(?:1|True)\s*\)")
 
@@ -41,14 +45,18 @@ class TapeCallWithoutTraining(Rule):
     @classmethod
     def stage1(cls, api):
         tapes = {last(t) for t in api.gradient_tapes}
-        return (re.compile(b"(?:" + words(tapes) + b")|def\\s+(?:" + words(api.train_step_methods) + b")\\b"),)
+        backward = family_tables(api).backward_methods  # Keras 3 on PyTorch: loss.backward() in a loop
+        return (re.compile(b"(?:" + words(tapes) + b")|def\\s+(?:" + words(api.train_step_methods) + b")\\b"
+                           + b"|\\.(?:" + words(backward) + b")\\s*\\("),)
 
     @classmethod
     def applies(cls, model: SemanticModel) -> bool:
         api = model.api
         if any(is_tape(model, item.context_expr) for node, _ in model.scopes.withs for item in node.items):
             return True
-        return any(name in c.methods for c in model.scopes.classes for name in api.train_step_methods)
+        if any(name in c.methods for c in model.scopes.classes for name in api.train_step_methods):
+            return True
+        return bool(torch_training_loops(model))
 
     # -- which functions run as training code --------------------------------
     def _local_target(self, site: CallSite) -> Optional[Scope]:
@@ -273,9 +281,12 @@ class TapeCallWithoutTraining(Rule):
             tape = next((w for w in reversed(site.withs) if id(w) in tapes), None)
             sites.append((site, tape))
         training_fns = self._training_functions(sites) if sites else {}
+        loops = torch_training_loops(model)
         for site, tape in sites:
             if tape is not None:
                 why = "inside a GradientTape block"
+            elif training_loop_of(model, site, loops) is not None:
+                why = "in a loop that calls `.backward()` and `.step()`"
             else:
                 fn = site.scope.function
                 if fn is None or id(fn) not in training_fns:
