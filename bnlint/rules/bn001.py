@@ -286,7 +286,7 @@ class TapeCallWithoutTraining(Rule):
             if tape is not None:
                 why = "inside a GradientTape block"
             elif training_loop_of(model, site, loops) is not None:
-                why = "in a loop that calls `.backward()` and `.step()`"
+                why = "in a `.backward()` / `.step()` training loop"
             else:
                 fn = site.scope.function
                 if fn is None or id(fn) not in training_fns:

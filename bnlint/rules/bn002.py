@@ -23,6 +23,7 @@ from ..semantic import SemanticModel
 from ..semantic.scopes import Scope
 from ..semantic.values import Contents, is_const
 from .base import Rule, has_star_kwargs, kwarg, last, passes_training, words
+from .flow import derived_names
 
 
 class Variant(Enum):
@@ -31,6 +32,7 @@ class Variant(Enum):
     TRUE_DEFAULT = "true_default"
     DIRECT_CALL = "direct_call"
     SUPER_CALL = "super_call"
+    SUPER_HARD_CODED = "super_hard_coded"
     TF1_BUILDER = "tf1_builder"
     BN_TRAINING_TRUE = "bn_training_true"
     LEAK = "leak"
@@ -63,6 +65,21 @@ def calls_in_order(fn: ast.AST) -> List[ast.Call]:
             stack.append((node, True))
         stack.extend((child, False) for child in reversed(list(ast.iter_child_nodes(node))))
     return out
+
+
+
+def _is_super(expr: ast.AST) -> bool:
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "super"
+
+
+def _frozen_by_name(name: str) -> bool:
+    """`FrozenBatchNorm` and friends hard-code inference on purpose."""
+    lowered = name.lower()
+    return "frozen" in lowered or "freeze" in lowered or "fixed" in lowered
+
+
+def _reads(expr: ast.AST, names) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(expr))
 
 
 class CallLosesTraining(Rule):
@@ -162,6 +179,7 @@ class CallLosesTraining(Rule):
 
         leak_from: Optional[ast.Call] = None
         leak_value = ""
+        mode_names = derived_names(self.ctx, call, {p for p in params if "train" in p.lower()})
         for c in calls_in_order(call.node):
             func = c.func
             training = kwarg(c, "training")
@@ -176,6 +194,10 @@ class CallLosesTraining(Rule):
                         self.report(c, Variant.DIRECT_CALL, callee=self.ctx.segment(owner), holds=info.what)
                     elif is_super and bn_subclass:
                         self.report(c, Variant.SUPER_CALL, cls=cls.name, context={"function": call.node})
+                elif training is not None and _is_super(func.value) and bn_subclass and not deliberate \
+                        and not _frozen_by_name(cls.name) and not _reads(training.value, mode_names):
+                    self.report(training, Variant.SUPER_HARD_CODED, cls=cls.name, value=self.ctx.segment(training.value),
+                                context={"function": call.node})
                 continue
             info = self._sublayer(cls, func)
             if info is None and isinstance(func, ast.Call):
@@ -184,10 +206,13 @@ class CallLosesTraining(Rule):
             q = values.qualify(func)
             builder = api.tf1_builder(q) if q else None
             if builder is not None:
-                if kwarg(c, builder.training_arg) is None and not has_star_kwargs(c):
+                given = kwarg(c, builder.training_arg)
+                if given is None and not has_star_kwargs(c):
                     mode = "training" if builder.training_default else "inference"
                     self.report(c, Variant.TF1_BUILDER, builder=last(q), arg=builder.training_arg, mode=mode,
                                 context={"function": call.node, "arg": builder.training_arg})
+                elif given is not None and is_const(given.value, True):  # hard-coded: batch statistics at inference
+                    self.report(given, Variant.BN_TRAINING_TRUE, callee=last(q), context={"function": call.node})
                 continue
             literal = training is not None and isinstance(training.value, ast.Constant) \
                 and isinstance(training.value.value, bool)
@@ -310,6 +335,20 @@ def fix_tf1_builder(fctx, report):
     return _pass_training(fctx, report, arg, f"Pass `{arg}=training`", False)
 
 
+def fix_super_hard_coded(fctx, report):
+    """`super().call(x, training=<anything else>)` -> `training=training` (unsafe)."""
+    import libcst as cst
+
+    arg = fctx.locate(report.node, cst.Arg)
+    if arg is None or arg.keyword is None or arg.keyword.value != "training":
+        return None
+    changes, _, _ = _training_param(fctx, report.context["function"])
+    if changes is None:
+        return None
+    changes[arg] = arg.with_changes(value=cst.Name("training"))
+    return _fix(fctx, "Pass `training=training` to `super().call()`", changes, False)
+
+
 def fix_bn_training_true(fctx, report):
     import libcst as cst
 
@@ -329,6 +368,7 @@ CallLosesTraining.fixers = {
     Variant.DIRECT_CALL: fix_direct_call,
     Variant.LEAK: fix_leak,
     Variant.SUPER_CALL: fix_super_call,
+    Variant.SUPER_HARD_CODED: fix_super_hard_coded,
     Variant.TF1_BUILDER: fix_tf1_builder,
     Variant.BN_TRAINING_TRUE: fix_bn_training_true,
 }

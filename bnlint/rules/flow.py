@@ -175,6 +175,22 @@ class Flow:
         return None
 
 
+def derived_names(ctx, fn: Scope, seeds: Set[str]) -> Set[str]:
+    """`seeds` plus the plain names a function assigns (in source order)
+    from expressions that read one of them: the names that carry a mode
+    flag inside `fn` (`rate = 0.5 if training else 0.0`)."""
+    names = set(seeds)
+    for target, value, scope in ctx.scopes.assigns:
+        s = scope
+        while s is not None and s is not fn:
+            s = s.parent if s.kind is not ScopeKind.CLASS else None
+        if s is None or not isinstance(target, ast.Name):
+            continue
+        if any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(value)):
+            names.add(target.id)
+    return names
+
+
 def call_arguments(call: ast.Call) -> List[ast.AST]:
     """Argument expressions of a call, positional then keyword."""
     return [a.value if isinstance(a, ast.Starred) else a for a in call.args] + [k.value for k in call.keywords]
