@@ -25,7 +25,8 @@ from .bn111 import StatelessCallWithoutTraining
 
 RULES: Dict[str, Type[Rule]] = {
     cls.code: cls for cls in (TapeCallWithoutTraining, CallLosesTraining, TrainOpWithoutUpdateOps,
-                              KerasBatchNormUpdateOps, SaverTrainableOnly, FrozenCallNotFrozen, HandMadeBatchNorm, DropoutIgnoresTraining,
+                              KerasBatchNormUpdateOps, SaverTrainableOnly, FrozenCallNotFrozen, HandMadeBatchNorm,
+                              DropoutIgnoresTraining,
                               LearningPhase, IsTrainingNeverFedFalse, FunctionalTrainingTrue,
                               KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining,
                               StatelessCallWithoutTraining)

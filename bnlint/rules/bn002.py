@@ -67,7 +67,6 @@ def calls_in_order(fn: ast.AST) -> List[ast.Call]:
     return out
 
 
-
 def _is_super(expr: ast.AST) -> bool:
     return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "super"
 
@@ -196,8 +195,8 @@ class CallLosesTraining(Rule):
                         self.report(c, Variant.SUPER_CALL, cls=cls.name, context={"function": call.node})
                 elif training is not None and _is_super(func.value) and bn_subclass and not deliberate \
                         and not _frozen_by_name(cls.name) and not _reads(training.value, mode_names):
-                    self.report(training, Variant.SUPER_HARD_CODED, cls=cls.name, value=self.ctx.segment(training.value),
-                                context={"function": call.node})
+                    self.report(training, Variant.SUPER_HARD_CODED, cls=cls.name,
+                                value=self.ctx.segment(training.value), context={"function": call.node})
                 continue
             info = self._sublayer(cls, func)
             if info is None and isinstance(func, ast.Call):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import re
 from enum import Enum
-from typing import Set
 
 from ..semantic import SemanticModel
 from ..semantic.resolve import dotted

@@ -178,7 +178,7 @@ class HandMadeBatchNorm(Rule):
         """Names the moments are unpacked into (`mean, var = tf.nn.moments(...)`)."""
         ids = {id(m) for m in moments}
         names: Set[str] = set()
-        for target, value, scope in self.ctx.scopes.assigns:
+        for target, value, _ in self.ctx.scopes.assigns:
             if any(id(sub) in ids for sub in ast.walk(value)):
                 names |= {dotted(n) for n in ast.walk(target) if isinstance(n, (ast.Name, ast.Attribute))
                           and dotted(n)}

@@ -23,6 +23,7 @@ from typing import Dict, Optional, Set
 from ..semantic import SemanticModel
 from ..semantic.scopes import Scope, ScopeKind
 from .base import Rule, last, words
+from .flow import derived_names
 from .tables import family_tables
 
 
@@ -60,7 +61,7 @@ class DropoutIgnoresTraining(Rule):
                      and ctx.values.qualify(s.call.func) in dropouts]
             if not sites:
                 continue
-            mode = self._mode_names(call)
+            mode = derived_names(ctx, call, {p for p in call.params if _is_mode_word(p)})
             parents = _parents(call.node)
             others = [p for p in list(call.params)[2:]]  # (self, inputs, ...)
             for site in sites:
@@ -70,17 +71,6 @@ class DropoutIgnoresTraining(Rule):
                 has_param = any(_is_mode_word(p) for p in call.params)
                 variant = Variant.UNGATED if has_param else Variant.NO_TRAINING_PARAM
                 self.report(site.call, variant, func=name, cls=cls.name)
-
-    def _mode_names(self, fn: Scope) -> Set[str]:
-        """Names in `call` that carry the mode: its mode parameters and
-        locals assigned from expressions that read one (in source order)."""
-        names = {p for p in fn.params if _is_mode_word(p)}
-        for target, value, scope in self.ctx.scopes.assigns:
-            if not _inside(scope, fn):
-                continue
-            if _reads(value, names) and isinstance(target, ast.Name):
-                names.add(target.id)
-        return names
 
     def _gated(self, site, mode: Set[str], parents: Dict[int, ast.AST], others) -> bool:
         for test, _ in site.guards:

@@ -137,7 +137,8 @@ class IsTrainingNeverFedFalse(Rule):
             if text is None or not isinstance(value, ast.Call):
                 continue
             func = value.func
-            if (isinstance(func, ast.Attribute) and func.attr in methods) or ctx.values.qualify(func) == "tensorflow.group":
+            if (isinstance(func, ast.Attribute) and func.attr in methods) or \
+                    ctx.values.qualify(func) == "tensorflow.group":
                 names.add(text.rsplit(".", 1)[-1])
         return names
 

@@ -31,7 +31,6 @@ from ..semantic.scopes import Scope
 from ..semantic.values import Contents, is_const
 from .base import Rule, has_star, kwarg, last, words
 from .flow import in_keras_call
-from .tables import family_tables
 
 
 class Variant(Enum):
@@ -128,7 +127,6 @@ class FunctionalTrainingTrue(Rule):
 
     def _functional_scopes(self) -> Set[int]:
         ctx = self.ctx
-        t = family_tables(ctx.api)
         wanted = ctx.api.symbolic_inputs | ctx.api.functional_constructors
         out: Set[int] = set()
         for site in ctx.scopes.sites:

@@ -116,7 +116,6 @@ class KerasLayerInGraphWithoutTraining(Rule):
         """Scopes that call `Input(...)` or a functional `Model(...)`:
         layer calls there build a model, they do not run it."""
         ctx = self.ctx
-        t = family_tables(ctx.api)
         wanted = ctx.api.symbolic_inputs | ctx.api.functional_constructors
         out: Set[int] = set()
         for site in ctx.scopes.sites:

@@ -15,7 +15,6 @@ user's.
 
 from __future__ import annotations
 
-import ast
 import re
 from enum import Enum
 

@@ -1,6 +1,7 @@
 """BN111: Keras 3 on JAX, `model.stateless_call(...)` without
 `training=True` inside the function that `jax.grad` /
-`jax.value_and_grad` differentiates (or a function it calls).
+`jax.value_and_grad` differentiates (or a function it calls), or in the
+`train_step` of a `keras.Model` subclass (the JAX backend's training step).
 
 `stateless_call` runs the model in inference mode unless told otherwise:
 measured on Keras 3.15, the returned non-trainable state keeps
@@ -11,7 +12,7 @@ Not reported: `training=` passed at all (a literal False is a choice), a
 `jax.grad` with `argnums` other than 0 (gradients for inputs, not
 weights), a model built in the file without BatchNormalization or Dropout.
 Fix (safe): add `training=True`; the function is differentiated for the
-update of the first argument, which is training.
+update of the first argument (or is `train_step`), which is training.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class StatelessCallWithoutTraining(Rule):
     def stage1(cls, api):
         t = family_tables(api)
         return (re.compile(words(t.stateless_call_methods)),
-                re.compile(words({last(n) for n in t.jax_differentiators})))
+                re.compile(words({last(n) for n in t.jax_differentiators} | set(api.train_step_methods))))
 
     @classmethod
     def applies(cls, model: SemanticModel) -> bool:
@@ -64,6 +65,12 @@ class StatelessCallWithoutTraining(Rule):
             if target is not None:
                 starts.append(target)
                 names[id(target)] = (target.name, call)
+        for cls in ctx.scopes.classes:  # a Keras model's own train_step (JAX backend)
+            if ctx.values.class_kind(cls) == "model":
+                for name in sorted(ctx.api.train_step_methods):
+                    if name in cls.methods:
+                        starts.append(cls.methods[name])
+                        names[id(cls.methods[name])] = (name, None)
         if not starts:
             return
         reached = ctx.values.graph.reachable(starts, 3)
@@ -86,7 +93,8 @@ class StatelessCallWithoutTraining(Rule):
             start = next((names[id(s)] for s in starts if id(s) in names and
                           id(fn) in ctx.values.graph.reachable([s], 3)), (fn.name, None))
             self.report(call, Variant.DEFAULT, fn=start[0], callee=ctx.segment(func.value),
-                        differentiator=last(ctx.values.qualify(start[1].func)) if start[1] is not None else "jax.grad")
+                        differentiator=last(ctx.values.qualify(start[1].func)) if start[1] is not None
+                        else f"{start[0]}()")
 
 
 def fix_default(fctx, report):

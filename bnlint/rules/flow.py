@@ -94,7 +94,7 @@ class Flow:
     def _assign_holding(self, node: ast.AST) -> Optional[int]:
         """The assignment whose value contains `node`."""
         if not self._value_of:
-            for index, (target, value, _) in enumerate(self.scopes.assigns):
+            for index, (_, value, _) in enumerate(self.scopes.assigns):
                 for sub in ast.walk(value):
                     self._value_of.setdefault(id(sub), index)
         return self._value_of.get(id(node))
