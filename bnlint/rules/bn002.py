@@ -178,7 +178,6 @@ class CallLosesTraining(Rule):
 
         leak_from: Optional[ast.Call] = None
         leak_value = ""
-        mode_names = derived_names(self.ctx, call, {p for p in params if "train" in p.lower()})
         for c in calls_in_order(call.node):
             func = c.func
             training = kwarg(c, "training")
@@ -194,7 +193,8 @@ class CallLosesTraining(Rule):
                     elif is_super and bn_subclass:
                         self.report(c, Variant.SUPER_CALL, cls=cls.name, context={"function": call.node})
                 elif training is not None and _is_super(func.value) and bn_subclass and not deliberate \
-                        and not _frozen_by_name(cls.name) and not _reads(training.value, mode_names):
+                        and not _frozen_by_name(cls.name) and not _reads(
+                            training.value, derived_names(self.ctx, call, {p for p in params if "train" in p.lower()})):
                     self.report(training, Variant.SUPER_HARD_CODED, cls=cls.name,
                                 value=self.ctx.segment(training.value), context={"function": call.node})
                 continue

@@ -106,9 +106,8 @@ class KerasBatchNormUpdateOps(Rule):
         for site in ctx.scopes.sites:
             call = site.call
             func = call.func
-            q = values.qualify(func)
-            if q is not None and (api.is_keras_layer(q) or q.startswith("keras.")):
-                continue  # a constructor or a Keras function, not an application
+            if values.qualify(func) is not None:
+                continue  # a function or class of a module (a constructor, a tf op), not a layer instance
             training = kwarg(call, "training")
             if training is not None and is_const(training.value, False):
                 continue

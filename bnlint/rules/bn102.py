@@ -48,20 +48,23 @@ class SaverTrainableOnly(Rule):
     def check(self) -> None:
         ctx = self.ctx
         t = family_tables(ctx.api)
-        savers = [site for site in ctx.scopes.sites if ctx.values.qualify(site.call.func) in t.savers]
-        if not savers:
-            return
-        where = self._batch_norm_built(ctx.values, 0, set())
-        if where is None:
-            return
-        for site in savers:
+        found = []  # the trainable-only lists first: looking for batch norm may parse other modules
+        for site in ctx.scopes.sites:
+            if ctx.values.qualify(site.call.func) not in t.savers:
+                continue
             var_list = kwarg(site.call, "var_list")
             value = var_list.value if var_list is not None else (site.call.args[0] if site.call.args else None)
             if value is None or isinstance(value, ast.Starred):
                 continue
             source = self._trainable_only(value, 0)
-            if source is None:
-                continue
+            if source is not None:
+                found.append((value, source))
+        if not found:
+            return
+        where = self._batch_norm_built(ctx.values, 0, set())
+        if where is None:
+            return
+        for value, source in found:
             self.report(value, Variant.DEFAULT, where=where, context={"source": source, "direct": source is value})
 
     def _batch_norm_built(self, values, depth: int, seen: set) -> Optional[str]:

@@ -47,7 +47,9 @@ class KerasLayerInGraphWithoutTraining(Rule):
         markers = {last(n) for n in t.tf1_graph_markers | t.estimators}
         layers = {last(n) for n in api.mode_sensitive | api.extra_mode_sensitive} | \
             {"Sequential", "Model", "applications", "load_model"}
-        return (re.compile(words(markers)), re.compile(words(layers)))
+        train = set(api.train_op_methods) | set(api.gradient_methods) | {"gradients"} | \
+            {last(n) for n in t.estimator_specs}  # the value must reach one of these
+        return (re.compile(words(markers)), re.compile(words(layers)), re.compile(words(train)))
 
     @classmethod
     def applies(cls, model: SemanticModel) -> bool:
@@ -66,13 +68,11 @@ class KerasLayerInGraphWithoutTraining(Rule):
         flow: Optional[Flow] = None
         building = self._building_scopes()
         values = ctx.values
-        api = ctx.api
         for site in ctx.scopes.sites:
             call = site.call
             func = call.func
-            q = values.qualify(func)
-            if q is not None and (api.is_keras_layer(q) or q.startswith("keras.")):
-                continue  # a constructor or a Keras function
+            if values.qualify(func) is not None:
+                continue  # a function or class of a module (a constructor, a tf op), not a layer instance
             training = kwarg(call, "training")
             if training is not None and not is_const(training.value, None):
                 continue
