@@ -307,3 +307,24 @@ def test_bn001_torch_loop_evaluation_and_torch_modules_are_not_training():
     assert lint(torch_only, KERAS3) == []
     no_step = TORCH_LOOP.format(args="x").replace("optimizer.step()", "pass")
     assert lint(no_step, KERAS3) == []
+
+
+def test_bn102_an_unused_batch_norm_helper_in_an_imported_module_is_not_batch_norm(tmp_path):
+    from bnlint.engine import lint_bytes
+
+    (tmp_path / "modules.py").write_text(textwrap.dedent("""
+        import tensorflow as tf
+        def conv2d(x, f):
+            return tf.layers.conv2d(x, f, 3)
+        def batch_norm(x, is_train=True):
+            return tf.layers.batch_normalization(x, training=is_train)
+    """))
+    train = textwrap.dedent("""
+        import tensorflow as tf
+        import modules as t
+        h = t.conv2d(images, 16)
+        saver = tf.train.Saver(var_list=tf.trainable_variables())
+    """)
+    path = tmp_path / "pggan.py"
+    path.write_text(train)
+    assert [f for f in lint_bytes(train.encode(), str(path), KERAS3) if f.code == "BN102"] == []

@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Optional
 
 from ..semantic import SemanticModel
-from ..semantic.scopes import BindingKind
+from ..semantic.scopes import BindingKind, ScopeKind
 from .base import Rule, kwarg, last, words
 from .tables import family_tables
 
@@ -67,33 +67,58 @@ class SaverTrainableOnly(Rule):
         for value, source in found:
             self.report(value, Variant.DEFAULT, where=where, context={"source": source, "direct": source is value})
 
+    def _builds(self, values, call: ast.Call) -> bool:
+        """Does this call build batch norm itself (a TF1 builder, also as
+        `normalizer_fn=`, or a Keras BatchNormalization)?"""
+        api = self.ctx.api
+        q = values.qualify(call.func)
+        if q is not None and (api.tf1_builder(q) is not None or api.is_batch_norm_layer(q)):
+            return True
+        return any(k.arg == "normalizer_fn" and api.tf1_builder(values.qualify(k.value) or "") is not None
+                   for k in call.keywords)
+
     def _batch_norm_built(self, values, depth: int, seen: set) -> Optional[str]:
         """Where the program builds batch norm: "line N" in this file, "in
-        `mod`" in a module of the user's project it imports (two imports
-        deep), or None."""
-        api = self.ctx.api
-        seen.add(id(values))
-        calls = []
+        `mod`" in a function or class of the user's project that the file
+        calls (followed through that module's own calls, two imports deep),
+        or None."""
+        for site in values.scopes.sites:
+            if self._builds(values, site.call):
+                return f"line {self.line_of(site.call)}"
         for site in values.scopes.sites:
             q = values.qualify(site.call.func)
-            if q is None:
-                continue
-            if api.tf1_builder(q) is not None or api.is_batch_norm_layer(q) or any(
-                    k.arg == "normalizer_fn" and api.tf1_builder(values.qualify(k.value) or "") is not None
-                    for k in site.call.keywords):
-                if depth == 0:
-                    return f"line {self.line_of(site.call)}"
-                return ""
-            calls.append(q)
-        if depth >= 2:
-            return None
-        for q in calls:
-            target = values.external_target(q)
-            if target is None or id(target[0]) in seen:
-                continue
-            found = self._batch_norm_built(target[0], depth + 1, seen)
+            found = self._elsewhere(values, q, 1, seen) if q else None
             if found is not None:
-                return found or f"in `{q.rsplit('.', 1)[0].lstrip('.')}`"
+                return f"in `{found}`"
+        return None
+
+    def _elsewhere(self, values, q: str, depth: int, seen: set) -> Optional[str]:
+        """The module of the user's project where the function or class `q`
+        (or what it calls) builds batch norm, or None."""
+        target = values.external_target(q)
+        if target is None or depth > 2:
+            return None
+        other, attr = target
+        start = other.module_definition(attr)
+        if start is None:
+            return None
+        todo = list(start.methods.values()) if start.kind is ScopeKind.CLASS else [start]
+        while todo and len(seen) < 200:
+            fn = todo.pop()
+            if id(fn) in seen:
+                continue
+            seen.add(id(fn))
+            for inner in fn.calls:
+                if self._builds(other, inner):
+                    return q.rsplit(".", 1)[0].lstrip(".")
+                local = other.definition(inner.func)
+                if local is not None:
+                    todo += list(local.methods.values()) if local.kind is ScopeKind.CLASS else [local]
+                    continue
+                iq = other.qualify(inner.func)
+                found = self._elsewhere(other, iq, depth + 1, seen) if iq else None
+                if found is not None:
+                    return found
         return None
 
     def _trainable_only(self, expr: ast.AST, depth: int) -> Optional[ast.AST]:

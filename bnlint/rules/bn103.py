@@ -29,7 +29,7 @@ from ..semantic.resolve import dotted
 from ..semantic.scopes import BindingKind
 from ..semantic.values import Contents, is_const
 from .base import Rule, kwarg, words
-from .flow import in_keras_call
+from .flow import concrete_data, in_keras_call
 from .tables import family_tables
 
 
@@ -70,6 +70,8 @@ class FrozenCallNotFrozen(Rule):
             if id(site.scope.function or ctx.scopes.module) not in building or in_keras_call(ctx, site.scope):
                 continue
             func = call.func
+            if call.args and concrete_data(ctx, call.args[0]):
+                continue  # `model(np.ones(...), training=False)` runs the model; it is not a node
             if ctx.class_flavour(self._raw_of(func)) != "keras3":
                 continue
             q = ctx.values.qualify(func)

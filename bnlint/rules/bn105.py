@@ -55,7 +55,7 @@ class DropoutIgnoresTraining(Rule):
         dropouts = family_tables(ctx.api).functional_dropout
         for cls in ctx.scopes.classes:
             call = cls.methods.get("call")
-            if call is None or ctx.values.class_kind(cls) is None:
+            if call is None or ctx.values.class_kind(cls) is None or _stochastic_by_name(cls.name):
                 continue
             sites = [s for s in ctx.scopes.sites if _inside(s.scope, call)
                      and ctx.values.qualify(s.call.func) in dropouts]
@@ -92,6 +92,13 @@ class DropoutIgnoresTraining(Rule):
                 return True  # tf.cond(training, lambda: tf.nn.dropout(x, .5), lambda: x)
             node = parent
         return False
+
+
+def _stochastic_by_name(name: str) -> bool:
+    """`TestTimeDropout`, `MCDropout`, `MonteCarloDropout`: dropout at
+    inference is the point."""
+    lowered = name.lower()
+    return any(w in lowered for w in ("testtime", "montecarlo", "mcdropout", "mc_dropout", "alwaysdropout"))
 
 
 def _inside(scope: Optional[Scope], fn: Scope) -> bool:

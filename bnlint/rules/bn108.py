@@ -30,7 +30,7 @@ from ..semantic.callgraph import bound_argument
 from ..semantic.scopes import Scope
 from ..semantic.values import Contents, is_const
 from .base import Rule, has_star, kwarg, last, words
-from .flow import in_keras_call
+from .flow import concrete_data, in_keras_call
 
 
 class Variant(Enum):
@@ -75,6 +75,8 @@ class FunctionalTrainingTrue(Rule):
                 continue
             flavour = ctx.flavour
             if is_const(training.value, True):
+                if call.args and concrete_data(ctx, call.args[0]):
+                    continue  # a run on data, not a node of the model being built
                 if self._builds(site.scope, functional):
                     self.report(training, Variant.LITERAL, callee=self._callee(call),
                                 effect=_EFFECT[flavour], context={"node": training.value})

@@ -18,7 +18,7 @@ import ast
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..semantic.resolve import dotted
-from ..semantic.scopes import Scope, ScopeKind
+from ..semantic.scopes import BindingKind, Scope, ScopeKind
 
 Key = Tuple[object, ...]
 _MAX_RETURNS = 4
@@ -173,6 +173,27 @@ class Flow:
             if cached[0] & nodes or keys & cached[1]:
                 return expr
         return None
+
+
+def concrete_data(ctx, expr: ast.AST) -> bool:
+    """Is `expr` plainly data, not a symbolic tensor of a model being built:
+    a literal, or the result of a non-Keras library call (`np.ones(...)`,
+    `tf.random.normal(...)`), directly or through the names bound to it?
+    A call of a model on data runs it; on a symbolic tensor it builds a node."""
+    todo, seen = [expr], 0
+    while todo and seen < 50:
+        node = todo.pop()
+        seen += 1
+        if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Dict)):
+            return True
+        if isinstance(node, ast.Call):
+            q = ctx.values.qualify(node.func)
+            return q is not None and not q.startswith("keras.") and q not in ctx.api.symbolic_inputs
+        if isinstance(node, ast.Name):
+            found = ctx.names.bindings_of(node)
+            if len(found) == 1 and found[0].value is not None and found[0].kind is BindingKind.ASSIGNMENT:
+                todo.append(found[0].value)
+    return False
 
 
 def derived_names(ctx, fn: Scope, seeds: Set[str]) -> Set[str]:
