@@ -68,7 +68,7 @@ def test_family_is_registered_with_specs():
             assert spec.docs.get(key), f"{code} lacks docs.{key}"
         assert spec.fix_safety and len(spec.valid) >= 3 and len(spec.invalid) >= 3
         text = spec.render_docs()
-        assert f"({code})" in text and "## Known limits" in text and "## Fix safety" in text
+        assert f"({code})" in text and "## Known problems" in text and "## Fix safety" in text
 
 
 @pytest.mark.parametrize("code,example", FIXED, ids=[f"{c}-{e['note']}" for c, e in FIXED])
@@ -92,7 +92,8 @@ def test_no_fix_where_the_spec_gives_none(code, example):
 def test_messages_are_one_short_line(code, example):
     for f in lint(example["code"], KERAS3):
         if f.code == code:
-            assert "\n" not in f.message and len(f.message) <= 140, f.message
+            assert "\n" not in f.message and len(f.message) <= 120, f.message
+            assert f.extra["detail"].endswith("."), f.extra["detail"]
 
 
 def test_bn111_safe_fix_applies_without_unsafe_fixes():
@@ -254,7 +255,7 @@ def test_bn102_batch_norm_in_the_users_other_modules(tmp_path):
     path = tmp_path / "train.py"
     path.write_text(train)
     [finding] = [f for f in lint_bytes(train.encode(), str(path), KERAS3) if f.code == "BN102"]
-    assert finding.line == 5 and "in `ops`" in finding.message  # where it is built
+    assert finding.line == 5 and "built in `ops`" in finding.extra["detail"]  # where it is built
     (tmp_path / "model.py").write_text("class Net:\n    pass\n")
     (tmp_path / "other.py").write_text("")
     path2 = tmp_path / "train2.py"
@@ -278,7 +279,7 @@ TORCH_LOOP = """
 
 def test_bn001_keras_model_in_a_torch_training_loop():
     [finding] = lint(TORCH_LOOP.format(args="x"), KERAS3)
-    assert (finding.line, finding.code) == (8, "BN001") and "backward" in finding.message
+    assert (finding.line, finding.code) == (8, "BN001") and "backward" in finding.extra["detail"]
     assert finding.fix is not None and finding.fix.applicability == "unsafe"
     assert lint(TORCH_LOOP.format(args="x, training=True"), KERAS3) == []
 

@@ -34,6 +34,17 @@ REALISTIC = {
     "call": "tf.compat.v1.train.GradientDescentOptimizer(learning_rate).minimize",
     "bn_line": "125 in cell 12",
     "detail": "cannot decode as utf-8 at byte 123456: invalid continuation byte",
+    # the wider family (BN1xx)
+    "updates": "`self.bn_layer.updates`",
+    "built": "in `models.resnet_ops`",
+    "ema": "self.ewma_trainer",
+    "fn": "conv_bn_relu_block",
+    "func": "tf.compat.v1.nn.dropout",
+    "function": "set_learning_phase",
+    "method": "fit_generator",
+    "differentiator": "value_and_grad",
+    "param": "is_training",
+    "layer": "BatchNormalization",
 }
 
 

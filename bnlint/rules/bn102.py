@@ -65,7 +65,7 @@ class SaverTrainableOnly(Rule):
         if where is None:
             return
         for value, source in found:
-            self.report(value, Variant.DEFAULT, where=where, context={"source": source, "direct": source is value})
+            self.report(value, Variant.DEFAULT, built=where, context={"source": source, "direct": source is value})
 
     def _builds(self, values, call: ast.Call) -> bool:
         """Does this call build batch norm itself (a TF1 builder, also as
@@ -84,7 +84,7 @@ class SaverTrainableOnly(Rule):
         or None."""
         for site in values.scopes.sites:
             if self._builds(values, site.call):
-                return f"line {self.line_of(site.call)}"
+                return f"on line {self.line_of(site.call)}"
         for site in values.scopes.sites:
             q = values.qualify(site.call.func)
             found = self._elsewhere(values, q, 1, seen) if q else None

@@ -35,6 +35,7 @@ from .tables import family_tables
 
 class Variant(Enum):
     DEFAULT = "default"
+    LAYER = "layer"  # a layer built inline: `BatchNormalization()(x, training=False)`
 
 
 class FrozenCallNotFrozen(Rule):
@@ -84,12 +85,11 @@ class FrozenCallNotFrozen(Rule):
             if text is None:
                 if isinstance(func, ast.Call) and kwarg(func, "trainable") is not None:
                     continue
-                name, fix = "the layer", "build it with `trainable=False`"
-            else:
-                if text in frozen or self._built_frozen(func):
-                    continue
-                name, fix = f"`{text}`", f"set `{text}.trainable = False`"
-            self.report(training, Variant.DEFAULT, flavour="keras3", callee=name, fix=fix)
+                self.report(training, Variant.LAYER, flavour="keras3")
+                continue
+            if text in frozen or self._built_frozen(func):
+                continue
+            self.report(training, Variant.DEFAULT, flavour="keras3", callee=text)
 
     def _raw_of(self, func: ast.AST):
         """How the callee's Keras was imported, for the flavour (None: the file's)."""

@@ -57,7 +57,7 @@ class LearningPhase(Rule):
             name = last(q)
             flavour = ctx.class_flavour(ctx.names.raw(call.func))
             if flavour == "keras3":
-                self.report(call, Variant.REMOVED, flavour="keras3", name=name)
+                self.report(call, Variant.REMOVED, flavour="keras3", function=name)
                 continue
             if q not in t.learning_phase_setters or not call.args or not self._graph_code():
                 continue  # eager Keras 2: fit() and predict() override the phase (measured)

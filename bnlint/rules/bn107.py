@@ -82,7 +82,7 @@ class IsTrainingNeverFedFalse(Rule):
                 evaluation = self._evaluation_run() or False
             if evaluation is False:
                 return
-            self.report(value, Variant.DEFAULT, name=text, line=self.line_of(evaluation))
+            self.report(value, Variant.DEFAULT, flag=text, line=self.line_of(evaluation))
 
     def _reads(self, name: str, target: ast.AST) -> List[ast.AST]:
         stored = {id(n) for n in ast.walk(target)}

@@ -92,7 +92,7 @@ class KerasLayerInGraphWithoutTraining(Rule):
                 continue
             callee = ctx.segment(func.func) + "(...)" if isinstance(func, ast.Call) else ctx.segment(func)
             self.report(call, Variant.MODEL_FN if in_model_fn else Variant.GRAPH, callee=callee,
-                        holds=info.what)
+                        layer=info.what.split(" ")[0])
 
     def _model_fns(self) -> Set[int]:
         """Functions an Estimator runs as its model_fn, and what they call."""
@@ -110,7 +110,7 @@ class KerasLayerInGraphWithoutTraining(Rule):
                 target = site.scope.cls.methods.get(value.attr)
             if target is not None:
                 starts.append(target)
-        return set(ctx.values.graph.reachable(starts, 3)) if starts else set()
+        return set(ctx.values.graph.reachable([(s, None) for s in starts], 4)) if starts else set()
 
     def _building_scopes(self) -> Set[int]:
         """Scopes that call `Input(...)` or a functional `Model(...)`:

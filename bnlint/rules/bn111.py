@@ -73,7 +73,7 @@ class StatelessCallWithoutTraining(Rule):
                         names[id(cls.methods[name])] = (name, None)
         if not starts:
             return
-        reached = ctx.values.graph.reachable(starts, 3)
+        reached = ctx.values.graph.reachable([(s, names[id(s)]) for s in starts], 4)
         for site in ctx.scopes.sites:
             call = site.call
             func = call.func
@@ -90,8 +90,7 @@ class StatelessCallWithoutTraining(Rule):
             info = ctx.values.expr_info(func.value, site.scope, site.scope.cls)
             if info.is_keras and not info.may_hold_mode_layers:
                 continue  # built here without BatchNormalization or Dropout
-            start = next((names[id(s)] for s in starts if id(s) in names and
-                          id(fn) in ctx.values.graph.reachable([s], 3)), (fn.name, None))
+            start = reached[id(fn)][1]  # (name, the jax.grad call or None for train_step) it was reached from
             self.report(call, Variant.DEFAULT, fn=start[0], callee=ctx.segment(func.value),
                         differentiator=last(ctx.values.qualify(start[1].func)) if start[1] is not None
                         else f"{start[0]}()")

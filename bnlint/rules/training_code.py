@@ -3,7 +3,7 @@
 With the torch backend a Keras model trains in a plain loop: `loss =
 loss_fn(model(x), y)`, `loss.backward()`, `optimizer.step()`. A call of the
 model there without `training=True` runs BatchNormalization and Dropout in
-inference mode, the same bug as BN001's tape (rules.md: the mode of a
+inference mode, the same bug as BN001's tape (the rule catalogue: the mode of a
 top-level call without `training` is inference, whatever the backend).
 
 `torch_training_loops()` finds the loops (`for` / `while`) whose body
