@@ -189,7 +189,10 @@ def check_fix(fix: Fix, source: str, tree: Optional[ast.Module] = None) -> Optio
         return reason
     api = load_api()
     params = api.model_call_parameters
-    exempt = frozenset(name.rsplit(".", 1)[-1] for name in api.tf1_builders)
+    from ..rules.tables import family_tables  # `model.stateless_call(tv, ntv, x)`: its positions are not call()'s
+
+    exempt = frozenset(name.rsplit(".", 1)[-1] for name in api.tf1_builders) | \
+        family_tables(api).stateless_call_methods
     new_tree = ast.parse(code)
     if _twice(new_tree, params, exempt) > _twice(old, params, exempt):
         return "a call would get an argument twice (by position and by keyword)"
