@@ -18,7 +18,9 @@ from .api import load_api
 
 # os.environ["TF_USE_LEGACY_KERAS"] = "1", .setdefault(..., "1"),
 # .update({"TF_USE_LEGACY_KERAS": "1"}), .update(TF_USE_LEGACY_KERAS="1")
-_LEGACY_ENV = re.compile(r"""TF_USE_LEGACY_KERAS['"]?\s*\]?\s*[=,:]\s*['"]?(1|true|True)""")
+# One `\s*` before the `]` or the separator, not two in a row: quadratic in a
+# run of blanks otherwise (tests/test_regex_linear.py).
+_LEGACY_ENV = re.compile(r"""TF_USE_LEGACY_KERAS['"]?\s*(?:\]\s*)?[=,:]\s*['"]?(?:1|true|True)""")
 
 
 def _major(dist: str) -> Optional[int]:

@@ -16,10 +16,12 @@ _NOQA = re.compile(
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_BREAK_KEPT = re.compile(r"(\r\n|\r|\n)")  # split keeping the breaks
 # The directive's head only; the codes after it are split, not matched by one
 # pattern, so no input makes the match super-linear.
 _FILE_NOQA = re.compile(r"[ \t\f]*#[ \t]*bnlint[ \t]*:[ \t]*noqa", re.IGNORECASE)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+_CODE_SEPARATOR = re.compile(r"[,\s]+")
 ALL = None  # file_exemption: every code
 
 
@@ -40,7 +42,7 @@ def file_exemption(source: str) -> Optional[Tuple[str, ...]]:
             return ALL
         if not rest.startswith(":"):
             continue  # "# bnlint: noqa because ..." is prose, not a directive
-        named = [c for c in re.split(r"[,\s]+", rest[1:]) if c]
+        named = [c for c in _CODE_SEPARATOR.split(rest[1:]) if c]
         if named and all(_CODE.fullmatch(c) for c in named):
             codes += [c.upper() for c in named]
     return tuple(codes)
@@ -61,7 +63,7 @@ def noqa_map(source: str) -> Dict[int, Optional[Tuple[str, ...]]]:
             continue
         codes = m.group("codes")
         out[lineno] = None if not codes else tuple(
-            c.upper() for c in re.split(r"[,\s]+", codes) if c
+            c.upper() for c in _CODE_SEPARATOR.split(codes) if c
         )
     return out
 
@@ -95,7 +97,7 @@ def add_codes_to_line(line: str, codes: Sequence[str]) -> str:
     if m and not m.group("codes"):
         return line
     if m:
-        have = [c.upper() for c in re.split(r"[,\s]+", m.group("codes")) if c]
+        have = [c.upper() for c in _CODE_SEPARATOR.split(m.group("codes")) if c]
         new = [c for c in codes if c not in have]
         if not new:
             return line
@@ -120,7 +122,7 @@ def add_noqa(source: str, findings: List) -> Tuple[str, int]:
             codes.append(f.code)
     if not by_line:
         return source, 0
-    pieces = re.split(r"(\r\n|\r|\n)", source)  # line, break, line, break, ...
+    pieces = _LINE_BREAK_KEPT.split(source)  # line, break, line, break, ...
 
     def dump(text: str) -> Optional[str]:
         try:

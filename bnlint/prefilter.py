@@ -17,7 +17,11 @@ from typing import Iterable, Optional, Set, Tuple
 from .api import Api
 
 # `from X import` / `import X, Y as Z` anywhere (also in strings: more yes).
-_IMPORT = re.compile(rb"\bfrom[ \t]+([.\w]*)[ \t\\]*\n?[ \t]*import\b|\bimport[ \t]+([^\n#;()]+)")
+# No two adjacent quantifiers may take the same character (tests/test_regex_linear.py):
+# `(?=(?P<a>X*))(?P=a)` is X* without backtracking (Python has no possessive
+# quantifiers before 3.11), so a run of blanks is split one way only.
+_IMPORT = re.compile(rb"\bfrom(?=(?P<a>[ \t]+))(?P=a)(?P<module>[.\w]*)(?=(?P<b>[ \t\\]*))(?P=b)\n?[ \t]*import\b"
+                     rb"|\bimport(?=[ \t])(?P<names>[^\n#;()]+)")
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,11 @@ class Prefilter:
         whose root is not in api.yaml's clean_libraries)? Any doubt: yes."""
         clean = self.api.clean_libraries
         for m in _IMPORT.finditer(data):
-            if m.group(1) is not None:
-                names = [m.group(1)]
+            if m.group("module") is not None:
+                names = [m.group("module")]
             else:
-                names = [part.split()[0] for part in m.group(2).split(b",") if part.split()]
-                if m.group(2).rstrip().endswith(b"\\"):
+                names = [part.split()[0] for part in m.group("names").split(b",") if part.split()]
+                if m.group("names").rstrip().endswith(b"\\"):
                     return True
             for name in names:
                 root = name.split(b".")[0].decode("ascii", "replace")

@@ -275,6 +275,25 @@ def test_everything_at_once(tree):
     assert_good_still_checked(found)
 
 
+# -- regular expressions on hostile text (tests/test_regex_linear.py has every pattern)
+def test_blank_run_after_from_in_a_candidate(tree):
+    """The pre-filter's import regex was cubic in a run of blanks after
+    `from` (4 KB took 22 s of CPU); 16 KB would take hours. TIMEOUT is the
+    hang guard."""
+    (tree / "blanks.py").write_bytes(b"def call(self):\n    pass\n# from" + b" " * 16_000 + b"x\n")
+    _, found = run(tree, ".")
+    assert only(found, "blanks.py") == []
+    assert_good_still_checked(found)
+
+
+def test_blank_run_after_the_legacy_keras_variable(tree):
+    """flavour.py's TF_USE_LEGACY_KERAS regex was quadratic (32 KB: 4.8 s)."""
+    (tree / "env.py").write_bytes(BUGGY + b"# TF_USE_LEGACY_KERAS" + b" " * 256_000 + b"x\n")
+    _, found = run(tree, ".")
+    assert [f["code"] for f in only(found, "env.py")] == ["BN001"]
+    assert_good_still_checked(found)
+
+
 # -- worker processes --------------------------------------------------------
 def _heavy(n_blocks: int) -> bytes:
     block = b"with tf.GradientTape() as tape:\n    y = model(x)\n    z = layer(y) + other(y)\n"

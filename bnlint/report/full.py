@@ -12,6 +12,8 @@ from ..specs import load_specs
 from .concise import marked_message, paint
 from .escape import printable
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks, as in noqa.py
+
 
 _FLAVOURS = {"keras3": "Keras 3", "keras2": "Keras 2 (tf_keras)"}
 
@@ -24,7 +26,7 @@ def format_full(findings: List[Finding], sources: Dict[str, str], unsafe: bool =
     out = []
     for f in findings:
         out.append(f"{paint(printable(f.location()), 'location', color)}: {marked_message(f, unsafe, color)}")
-        lines = re.split(r"\r\n|\r|\n", sources.get(f.filename, ""))
+        lines = _LINE_BREAK.split(sources.get(f.filename, ""))
         if f.cell is not None:  # a notebook: show the cell's line, not the JSON's
             from ..notebook import cell_source
             lines = cell_source(sources.get(f.filename, ""), f.cell).splitlines()

@@ -28,6 +28,9 @@ from ..semantic.values import is_const
 from .base import Rule, kwarg, last, words
 
 _UPDATES_NONE = re.compile(r"""updates_collections['"]?\s*[:=]\s*None""")
+# `name.compat.v1.` in the source, for any name (tests/test_regex_linear.py
+# checks module-level patterns).
+_COMPAT_V1 = re.compile(r"\b(\w+)\s*\.\s*compat\s*\.\s*v1\s*\.")
 
 
 class Variant(Enum):
@@ -559,7 +562,7 @@ def _prefixes(fctx):
         return f"{name}.", f"{name}."
     if tf:
         name = "tf" if "tf" in tf else tf[0]
-        if re.search(rf"\b{re.escape(name)}\s*\.\s*compat\s*\.\s*v1\s*\.", fctx.source):
+        if any(m.group(1) == name for m in _COMPAT_V1.finditer(fctx.source)):
             return f"{name}.", f"{name}.compat.v1."
         return f"{name}.", f"{name}."
     return None
