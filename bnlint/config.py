@@ -12,6 +12,7 @@ pathspec library, relative to the config file's directory.
 from __future__ import annotations
 
 import os
+import reprlib
 import sys
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -20,6 +21,8 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import pathspec
 import yaml
+
+from .bounded import NotRegularFile, TooLarge, read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,6 +35,19 @@ DEFAULT_EXCLUDE = (
     ".ipynb_checkpoints",
 )
 KERAS_CHOICES = ("auto", "2", "3")
+MAX_CONFIG_BYTES = 1024 * 1024  # a config file larger than this is refused
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without aliases (`*name`): a few hundred bytes of nested
+    aliases expand to billions of nodes (billion laughs); a config needs none."""
+
+    def compose_node(self, parent, index):  # noqa: D102 (PyYAML hook)
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in bnlint's configuration",
+                self.peek_event().start_mark)
+        return super().compose_node(parent, index)
 
 
 class ConfigError(Exception):
@@ -105,7 +121,7 @@ def known_codes() -> Tuple[str, ...]:
 def unknown_code_message(value: str, key: str, where: str) -> str:
     known = known_codes()
     prefixes = sorted({c[:3] for c in known})
-    return (f"{where}: `{key}` has unknown rule selector {value!r}; known codes: "
+    return (f"{where}: `{key}` has unknown rule selector {reprlib.repr(value)}; known codes: "
             f"{', '.join(known)} (or a prefix of one, such as {', '.join(prefixes)}, or ALL)")
 
 
@@ -116,7 +132,7 @@ def _codes(value, key: str, where: str) -> Tuple[str, ...]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: `{key}` must be a list of rule codes, got {value!r}")
+        raise ConfigError(f"{where}: `{key}` must be a list of rule codes, got {reprlib.repr(value)}")
     known = known_codes()
     for v in value:
         if v == "ALL":
@@ -164,8 +180,29 @@ def with_command_line_selection(cfg: Config, known: Tuple[str, ...],
 
 def _strings(value, key: str, where: str) -> Tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: `{key}` must be a list of strings, got {value!r}")
+        raise ConfigError(f"{where}: `{key}` must be a list of strings, got {reprlib.repr(value)}")
+    for v in value:
+        _text(v, key, where)
+        if key == "extra-mode-sensitive-layers" and not all(p.isidentifier() for p in v.split(".")):
+            raise ConfigError(f"{where}: `{key}` has {reprlib.repr(v)}, which is not a dotted "
+                              "Python name like my_pkg.layers.MyNorm")
     return tuple(value)
+
+
+def _short(text: str) -> str:
+    """At most 60 characters of `text` for a message, lone surrogates escaped."""
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _text(value: str, key: str, where: str) -> str:
+    """A string that can be written out: no lone surrogates (YAML's "\\ud800")."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{where}: `{key}` has {reprlib.repr(value)}, which is not valid Unicode "
+                          "(a lone surrogate)") from None
+    return value
 
 
 def from_mapping(data: dict, where: str, root: Optional[str] = None, base: Optional[Config] = None) -> Config:
@@ -178,25 +215,26 @@ def from_mapping(data: dict, where: str, root: Optional[str] = None, base: Optio
     for raw_key, value in data.items():
         key = str(raw_key).replace("_", "-")
         if key not in known:
-            raise ConfigError(f"{where}: unknown key `{raw_key}` (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"{where}: unknown key `{_short(key)}` (known: {', '.join(sorted(known))})")
         if key in ("select", "ignore", "extend-select"):
             changes[key.replace("-", "_")] = _codes(value, key, where)
         elif key in ("exclude", "extend-exclude", "extra-mode-sensitive-layers"):
             changes[key.replace("-", "_")] = _strings(value, key, where)
         elif key in ("force-exclude", "respect-gitignore"):
             if not isinstance(value, bool):
-                raise ConfigError(f"{where}: `{key}` must be true or false, got {value!r}")
+                raise ConfigError(f"{where}: `{key}` must be true or false, got {reprlib.repr(value)}")
             changes[key.replace("-", "_")] = value
         elif key == "keras":
             value = str(value)
             if value not in KERAS_CHOICES:
-                raise ConfigError(f"{where}: `keras` must be one of auto, 2, 3; got {value!r}")
+                raise ConfigError(f"{where}: `keras` must be one of auto, 2, 3; got {reprlib.repr(value)}")
             changes["keras"] = value
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: `per-file-ignores` must map glob patterns to code lists")
             changes["per_file_ignores"] = tuple(
-                (str(pattern), _codes(codes, f"per-file-ignores.{pattern}", where))
+                (_text(str(pattern), "per-file-ignores", where),
+                 _codes(codes, f"per-file-ignores.{reprlib.repr(pattern)}", where))
                 for pattern, codes in value.items()
             )
     return replace(cfg, source=where, root=root, **changes)
@@ -228,24 +266,36 @@ def _config_file_in_cached(d: Path, _yaml_stamp, _pyproject_stamp) -> Optional[P
     pyproject = d / "pyproject.toml"
     if pyproject.is_file():
         try:
-            text = pyproject.read_text(encoding="utf-8")
+            text = read_regular_file(str(pyproject), MAX_CONFIG_BYTES).decode("utf-8")
+        except TooLarge:
+            return pyproject  # cannot tell whether it is ours: load says it is too large
         except (OSError, UnicodeDecodeError):
             return None
         try:
             data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, RecursionError, MemoryError):
             if "tool.bnlint" in text:  # ours, and broken: say so (load reports it)
                 return pyproject
             return None
-        if "bnlint" in data.get("tool", {}):
+        tool = data.get("tool")
+        if isinstance(tool, dict) and "bnlint" in tool:
             return pyproject
     return None
 
 
 def load_config_file(path: Path) -> Config:
+    """The Config in a pyproject.toml ([tool.bnlint]) or YAML file. Raises
+    ConfigError for anything wrong with the file: not a regular file, over
+    MAX_CONFIG_BYTES, not UTF-8, invalid TOML/YAML, YAML aliases, nesting
+    too deep to parse, a bad key or value."""
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(str(path), MAX_CONFIG_BYTES).decode("utf-8")
+    except TooLarge:
+        raise ConfigError(f"{where}: over the {MAX_CONFIG_BYTES // 1024} KiB limit for a "
+                          "configuration file") from None
+    except NotRegularFile as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: cannot read: {exc}") from None
     if path.name == "pyproject.toml":
@@ -253,12 +303,19 @@ def load_config_file(path: Path) -> Config:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{where}: invalid TOML: {exc}") from None
-        section = data.get("tool", {}).get("bnlint", {})
+        except (RecursionError, MemoryError):
+            raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{where}: `tool` must be a table, got {reprlib.repr(tool)}")
+        section = tool.get("bnlint", {})
     else:
         try:
-            section = yaml.safe_load(text) or {}
+            section = yaml.load(text, Loader=_NoAliasLoader) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{where}: invalid YAML: {exc}") from None
+        except (RecursionError, MemoryError):
+            raise ConfigError(f"{where}: invalid YAML: nested too deeply") from None
     return from_mapping(section, where, root=str(path.parent))
 
 
