@@ -7,6 +7,7 @@ from typing import Dict, List
 
 from ..finding import Finding
 from .escape import printable
+from .filenames import text_name
 
 _STYLES = {"location": "\033[1m", "code": "\033[1;31m", "fixable": "\033[36m"}  # ANSI SGR
 _RESET = "\033[0m"
@@ -33,8 +34,14 @@ def marked_message(finding: Finding, unsafe: bool, color: bool) -> str:
 
 def format_concise(findings: List[Finding], sources: Dict[str, str], unsafe: bool = False,
                    color: bool = False) -> str:
-    return "".join(f"{paint(printable(f.location()), 'location', color)}: {marked_message(f, unsafe, color)}\n"
+    return "".join(f"{paint(location(f), 'location', color)}: {marked_message(f, unsafe, color)}\n"
                    for f in findings)
+
+
+def location(f: Finding) -> str:
+    """`path:line:col` with the path as `filenames.text_name` writes it
+    (undecodable bytes and control characters as escapes)."""
+    return text_name(f.filename) + f.location()[len(f.filename):]
 
 
 def summary_lines(findings: List[Finding], files: int, unsafe: bool) -> List[str]:

@@ -9,8 +9,7 @@ from typing import Dict, List
 
 from ..finding import Finding
 from ..specs import load_specs
-from .concise import marked_message, paint
-from .escape import printable
+from .concise import location, marked_message, paint
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks, as in noqa.py
 
@@ -25,7 +24,7 @@ def format_full(findings: List[Finding], sources: Dict[str, str], unsafe: bool =
     specs = load_specs()
     out = []
     for f in findings:
-        out.append(f"{paint(printable(f.location()), 'location', color)}: {marked_message(f, unsafe, color)}")
+        out.append(f"{paint(location(f), 'location', color)}: {marked_message(f, unsafe, color)}")
         lines = _LINE_BREAK.split(sources.get(f.filename, ""))
         if f.cell is not None:  # a notebook: show the cell's line, not the JSON's
             from ..notebook import cell_source

@@ -16,6 +16,7 @@ from typing import Dict, List
 from ..finding import Finding
 from ..specs import severity_of
 from .escape import printable
+from .filenames import text_name
 
 
 def _data(text: str) -> str:
@@ -30,7 +31,7 @@ def _property(text: str) -> str:
 
 def annotation(f: Finding) -> str:
     title = f"{f.code} {f.name}".strip()
-    props = [f"file={_property(os.path.normpath(f.filename))}"]  # `./a.py` -> `a.py`
+    props = [f"file={_property(text_name(os.path.normpath(f.filename)))}"]  # `./a.py` -> `a.py`
     if f.cell is None:
         props += [f"line={f.line}", f"col={f.column}"]
         if f.end_line == f.line:

@@ -9,6 +9,7 @@ from typing import Dict, List
 
 from ..finding import Finding
 from ..specs import load_specs, severity_of
+from .filenames import unicode_name, valid_unicode
 
 
 def finding_record(f: Finding) -> dict:
@@ -16,9 +17,9 @@ def finding_record(f: Finding) -> dict:
     record = {
         "code": f.code,
         "name": f.name,
-        "message": f.message,
-        "detail": f.extra.get("detail"),  # why, which layer (what `full` shows); null if none
-        "filename": f.filename,
+        "message": valid_unicode(f.message),
+        "detail": valid_unicode(f.extra.get("detail")),  # why, which layer (what `full` shows); null if none
+        "filename": unicode_name(f.filename),  # undecodable bytes as \xNN (report/filenames.py)
         "cell": f.cell,  # notebooks: 1-based cell index, and line/column are in that cell
         "line": f.line,
         "column": f.column,

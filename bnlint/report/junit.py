@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 from typing import Dict, List
 
 from ..finding import Finding
+from .concise import location
+from .filenames import text_name, valid_unicode
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # XML 1.0 forbids these
 
@@ -41,16 +43,17 @@ def format_junit(findings: List[Finding], sources: Dict[str, str]) -> str:
     for f in findings:
         by_file.setdefault(f.filename, []).append(f)
     for filename, group in by_file.items():
-        suite = ET.SubElement(root, "testsuite", name=_clean(filename), **_counts(group))
+        shown = _clean(text_name(filename))
+        suite = ET.SubElement(root, "testsuite", name=shown, **_counts(group))
         for f in group:
             where = f.location()[len(f.filename) + 1:]
             case = ET.SubElement(suite, "testcase", name=_clean(f"{f.code} at {where}"),
-                                 classname=_clean(filename), file=_clean(filename))
+                                 classname=shown, file=shown)
             line = f.line if f.cell is None else f.extra.get("ipynb_line")  # a line of the file
             if line is not None:
                 case.set("line", str(line))
             failure = ET.SubElement(case, "error" if _not_checked(f) else "failure",
-                                    type=f.code, message=_clean(f.message))
-            failure.text = _clean(f"{f.location()}: {f.code} {f.message}")
+                                    type=f.code, message=_clean(valid_unicode(f.message)))
+            failure.text = _clean(valid_unicode(f"{location(f)}: {f.code} {f.message}"))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

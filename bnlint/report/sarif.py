@@ -14,11 +14,11 @@ import json
 import os
 from pathlib import PurePath
 from typing import Dict, List
-from urllib.parse import quote
 
 from .. import __version__
 from ..finding import Finding
 from ..specs import RuleSpec, load_specs, severity_of
+from .filenames import uri_path, valid_unicode
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
@@ -38,15 +38,17 @@ def _rule(spec: RuleSpec) -> dict:
 
 
 def _artifact(filename: str) -> dict:
-    path = PurePath(filename)
+    """The file's URI: its bytes percent-encoded (a name that is not UTF-8
+    keeps its exact bytes, report/filenames.py)."""
+    path = PurePath(os.path.normpath(filename))
     if path.is_absolute():
-        return {"uri": path.as_uri()}
-    return {"uri": quote(PurePath(os.path.normpath(filename)).as_posix()), "uriBaseId": "%SRCROOT%"}
+        return {"uri": "file://" + uri_path(path.as_posix())}
+    return {"uri": uri_path(path.as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
 def _result(f: Finding, index: Dict[str, int]) -> dict:
     location: dict = {"artifactLocation": _artifact(f.filename)}
-    result: dict = {"ruleId": f.code, "level": severity_of(f.code), "message": {"text": f.message}}
+    result: dict = {"ruleId": f.code, "level": severity_of(f.code), "message": {"text": valid_unicode(f.message)}}
     if f.code in index:
         result["ruleIndex"] = index[f.code]
     if f.cell is None:
