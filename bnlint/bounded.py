@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 _CHUNK = 1 << 20  # bytes per read() call
 
@@ -71,9 +71,35 @@ def read_regular_file(path: str, limit: int) -> bytes:
     return data
 
 
-def read_stream(stream: BinaryIO, limit: int) -> bytes:
-    """Everything `stream` gives until EOF, at most `limit` bytes; raises
-    TooLarge as soon as byte `limit + 1` arrives (the rest stays unread)."""
+def windows(path: str, size: int, overlap: int, budget: int) -> Iterator[bytes]:
+    """Overlapping pieces of a regular file, each at most `size + overlap`
+    bytes (the last `overlap` bytes of the previous piece come first), until
+    EOF or until `budget` bytes were read; memory stays O(size + overlap).
+    Raises NotRegularFile or another OSError like read_regular_file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"is {file_kind(st.st_mode)}, not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            tail = b""
+            read = 0
+            while read < budget:
+                chunk = fh.read(min(size, budget - read))
+                if not chunk:
+                    return
+                read += len(chunk)
+                piece = tail + chunk
+                yield piece
+                tail = piece[-overlap:] if overlap else b""
+    finally:
+        os.close(fd)
+
+
+def read_prefix(stream: BinaryIO, limit: int) -> bytes:
+    """What `stream` gives until EOF, but at most `limit + 1` bytes: a result
+    longer than `limit` means there is more (left unread in the stream)."""
     parts = []
     total = 0
     while total <= limit:
@@ -82,6 +108,13 @@ def read_stream(stream: BinaryIO, limit: int) -> bytes:
             break
         parts.append(chunk)
         total += len(chunk)
-    if total > limit:
-        raise TooLarge(total, limit)
     return b"".join(parts)
+
+
+def read_stream(stream: BinaryIO, limit: int) -> bytes:
+    """Everything `stream` gives until EOF, at most `limit` bytes; raises
+    TooLarge as soon as byte `limit + 1` arrives (the rest stays unread)."""
+    data = read_prefix(stream, limit)
+    if len(data) > limit:
+        raise TooLarge(len(data), limit)
+    return data

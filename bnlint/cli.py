@@ -12,6 +12,7 @@ import argparse
 import difflib
 import json
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -20,11 +21,13 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, TextIO
 
 from . import __version__
+from .bounded import read_prefix
 from .config import Config, ConfigError, Settings, _codes, with_command_line_selection
 from .errors import UsageError
 from .finding import Finding, sort_findings
 from .report import FORMATS
-from .report.concise import summary_lines
+from .report.concise import location, summary_lines
+from .report.escape import printable
 from .specs import load_specs
 
 SUBCOMMANDS = ("check", "rule", "confirm", "server")
@@ -204,6 +207,28 @@ class _Progress:
             self.stream.flush()
 
 
+def _fix_stdin_too_large(head: bytes, name: str, args: argparse.Namespace, out) -> int:
+    """`--fix -` / `--diff -` over the size limit: BN904 on stderr, exit 1.
+    `--fix` passes the input through unchanged (streamed, never held whole);
+    `--diff` prints nothing on stdout."""
+    from .engine import size_limit, too_large
+
+    finding = too_large(name, None, size_limit(name))
+    if args.fix and not args.diff:
+        out.flush()
+        sink = getattr(out, "buffer", None)
+        if sink is not None:
+            sink.write(head)
+            shutil.copyfileobj(sys.stdin.buffer, sink)
+            sink.flush()
+        else:  # a text stream (tests): undecodable bytes as surrogates
+            out.write(head.decode("utf-8", "surrogateescape"))
+            for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+                out.write(chunk.decode("utf-8", "surrogateescape"))
+    sys.stderr.write(f"{location(finding)}: {finding.code} {printable(finding.message)}\n")
+    return 1
+
+
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
     paths = args.paths or ["."]
     # As ruff: --stdin-filename without paths reads standard input too.
@@ -220,7 +245,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     sources: Dict[str, str] = {}
     # The engine (and libcst) load only here: `bnlint confirm`, `rule` and
     # `server` start without them.
-    from .engine import RunStats, lint_bytes, lint_paths
+    from .engine import RunStats, lint_bytes, lint_paths, size_limit, too_large
     from .meta import meta_finding
     from .files import discover
 
@@ -230,16 +255,21 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     if stdin_mode and args.add_noqa:
         raise UsageError("bnlint: --add-noqa edits files in place; it cannot read standard input")
     if stdin_mode:
-        data = sys.stdin.buffer.read()
         name = args.stdin_filename or "-"
+        data = read_prefix(sys.stdin.buffer, size_limit(name))  # never more than the limit + 1 byte
+        if len(data) > size_limit(name) and (args.fix or args.diff):
+            return _fix_stdin_too_large(data, name, args, out)
         if args.fix or args.diff:
             from .fixes.command import fix_stdin
             return fix_stdin(data, name, config, args.unsafe_fixes, args.diff, out)
         if args.show_files:
             out.write(name + "\n")
             return 0
-        findings = lint_bytes(data, name, config)
-        sources[name] = data.decode("utf-8", "replace")
+        if len(data) > size_limit(name):
+            findings = [too_large(name, None, size_limit(name))]
+        else:
+            findings = lint_bytes(data, name, config)
+            sources[name] = data.decode("utf-8", "replace")
         stats.files = 1
     else:
         missing = [p for p in paths if p != "-" and not os.path.lexists(p)]

@@ -9,10 +9,10 @@ failure becomes a BN9xx finding for that file.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
-import stat
 import tokenize
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .api import load_api
+from .bounded import NotRegularFile, TooLarge, read_regular_file, windows
 from .cache import Cache
 from .config import Config
 from .finding import Finding, sort_findings
@@ -30,6 +31,12 @@ from .rules import RULES, RuleContext
 from .semantic import SemanticModel
 from .semantic.parse import MAX_FILE_BYTES, ParseFailure, parse  # noqa: F401 (MAX_FILE_BYTES: public name of 0.1)
 
+# A notebook file may be larger (outputs, images); the code of its cells is
+# held to MAX_FILE_BYTES like a .py file.
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+# How much of a file over the limit the byte pre-filter reads to decide
+# whether to report it (BN904) or skip it; past this, it is reported.
+MAX_SCAN_BYTES = 64 * 1024 * 1024
 POOL_MIN_FILES = 8  # fewer candidates than this are checked in-process
 CHECKERS = RULES  # the name 0.1 used
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -46,6 +53,19 @@ class FileResult:
     # Other project files the findings were computed from (semantic/project.py);
     # the cache entry is valid only while they are unchanged.
     dependencies: List[str] = field(default_factory=list)
+
+
+def size_limit(filename: str) -> int:
+    """Bytes bnlint reads of a file (or stdin) of this name."""
+    return MAX_NOTEBOOK_BYTES if filename.endswith(".ipynb") else MAX_FILE_BYTES
+
+
+def too_large(filename: str, size: Optional[int], limit: int) -> Finding:
+    """BN904 for `size` bytes (None: unknown, a stream) over `limit` bytes."""
+    mib = 1024 * 1024
+    if size is None:
+        return _meta_finding("BN904", filename, f"the input is over the {limit // mib} MiB limit")
+    return _meta_finding("BN904", filename, f"{size // mib} MiB is over the {limit // mib} MiB limit")
 
 
 def decode(data: bytes, filename: str) -> Tuple[Optional[str], Optional[Finding]]:
@@ -195,27 +215,50 @@ def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[File
 
 
 def read_file(path: str) -> Tuple[Optional[bytes], Optional[Finding]]:
+    """(bytes, None), or (None, BN901) for what cannot be read (a directory,
+    FIFO, device, permissions), or (None, BN904) for a file over
+    `size_limit(path)` bytes, decided by fstat before reading (and by a
+    bounded read if it grows): an oversized file is never read whole."""
+    limit = size_limit(path)
     try:
-        st = os.stat(path)
+        return read_regular_file(path, limit), None
+    except TooLarge as exc:
+        return None, too_large(path, exc.size, limit)
+    except NotRegularFile as exc:
+        return None, _meta_finding("BN901", path, str(exc))
     except OSError as exc:
         return None, _meta_finding("BN901", path, f"cannot read: {exc.strerror or exc}")
-    if stat.S_ISDIR(st.st_mode):
-        return None, _meta_finding("BN901", path, "is a directory, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        return None, _meta_finding("BN901", path, "is not a regular file (a FIFO, socket or device)")
+
+
+def _large_candidate(path: str, config: Config, codes: Set[str]) -> bool:
+    """Would the byte pre-filter pass a file too large to read whole? It
+    reads overlapping windows (1 MiB overlap, so a name cut by a window edge
+    is seen), at most MAX_SCAN_BYTES: past that, or on a read error, yes."""
+    api = load_api(config.extra_mode_sensitive_layers)
+    wanted = codes - set(config.ignored_for(path))
+    prefilter = build_prefilter(api)
     try:
-        with open(path, "rb") as fh:
-            return fh.read(), None
-    except OSError as exc:
-        return None, _meta_finding("BN901", path, f"cannot read: {exc.strerror or exc}")
+        with contextlib.closing(windows(path, MAX_FILE_BYTES, 1024 * 1024, MAX_SCAN_BYTES)) as pieces:
+            for piece in pieces:
+                if prefilter.stage1(piece, wanted):
+                    return True
+        return os.stat(path).st_size > MAX_SCAN_BYTES
+    except OSError:
+        return True
+
+
+def _unread_result(path: str, problem: Finding, config: Config, codes: Set[str]) -> FileResult:
+    """BN904 for a candidate, else a skipped file (no rule's names in it)."""
+    if problem.code == "BN904" and not _large_candidate(path, config, codes):
+        return FileResult(path, skipped=True)
+    return FileResult(path, [problem])
 
 
 def lint_file(path: str, config: Config) -> FileResult:
     result = FileResult(path)
     data, problem = read_file(path)
     if problem is not None:
-        result.findings = [problem]
-        return result
+        return _unread_result(path, problem, config, selected_codes(config))
     result.findings = lint_bytes(data, path, config, result)
     return result
 
@@ -276,7 +319,8 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
         stats.files += 1
         data, problem = read_file(path)
         if problem is not None:
-            results[path] = FileResult(path, [problem])
+            results[path] = _unread_result(path, problem, config, codes)
+            stats.skipped += int(results[path].skipped)
             continue
         cfg = config_for(path)
         if not _candidate(data, cfg, selected_codes(cfg), path):

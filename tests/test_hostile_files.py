@@ -153,6 +153,86 @@ def test_ten_megabyte_file(tree):
     assert_good_still_checked(found)
 
 
+def _memory_limit(size: int = 1024 ** 3):
+    """RLIMIT_AS for the CLI: a blow-up fails the test, not the machine."""
+    def apply():
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+def _padded(size: int, at: int = 0) -> bytes:
+    """About `size` bytes of plain code with a GradientTape block whose
+    `GradientTape` starts at byte `at` (after one long comment line)."""
+    filler = b"x=1\n"  # short statements: the most AST per byte
+    lead = b"import tensorflow as tf\nwith tf."
+    head = b"#" + b"p" * (at - len(lead) - 2) + b"\n" if at else b""
+    body = head + lead + b"GradientTape() as tape:\n    y = model(x)\n"
+    return body + filler * ((size - len(body)) // len(filler) + 1)
+
+
+def test_twenty_megabytes_are_refused_before_parsing(tree):
+    """20 MB took 33 s and 6.8 GB before being called too large: now the
+    size is known from fstat, the file is never read whole, nothing parses
+    it; under a 1 GB address-space limit (before: 1.35 GB peak RSS, 18 s)."""
+    (tree / "huge.py").write_bytes(_padded(20 * 2**20))
+    _, found = run(tree, ".", preexec=_memory_limit())
+    one_meta(found, "huge.py", "BN904", "20 MiB", "8 MiB")
+    assert_good_still_checked(found)
+
+
+def test_oversized_file_name_cut_by_a_window_edge(tree):
+    """The pre-filter reads an oversized file in 8 MiB windows that overlap:
+    a name straddling the first edge is still seen (BN904, not skipped)."""
+    (tree / "edge.py").write_bytes(_padded(12 * 2**20, at=8 * 2**20 - 6))
+    data = (tree / "edge.py").read_bytes()
+    assert data.index(b"GradientTape") < 8 * 2**20 < data.index(b"GradientTape") + 12
+    _, found = run(tree, ".")
+    one_meta(found, "edge.py", "BN904", "MiB")
+
+
+def _notebook(code: str, output: str = "") -> bytes:
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": code,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": output}] if output else []}
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+
+
+def test_notebook_with_too_much_code(tree):
+    """The cells' code is held to the 8 MiB limit like a .py file."""
+    (tree / "nb.ipynb").write_bytes(_notebook(_padded(10 * 2**20).decode()))
+    _, found = run(tree, ".", preexec=_memory_limit())
+    one_meta(found, "nb.ipynb", "BN904", "MiB")
+    assert_good_still_checked(found)
+
+
+def test_notebook_file_over_its_limit_is_not_loaded(tree):
+    """A notebook file may be larger (outputs), up to 64 MiB; past that it is
+    BN904 without being read whole. A small one with big outputs is linted."""
+    code = BUGGY.decode()
+    (tree / "big.ipynb").write_bytes(_notebook(code, "o" * (70 * 2**20)))
+    (tree / "outputs.ipynb").write_bytes(_notebook(code, "o" * (12 * 2**20)))
+    _, found = run(tree, ".", preexec=_memory_limit())
+    one_meta(found, "big.ipynb", "BN904", "64 MiB")
+    assert [f["code"] for f in only(found, "outputs.ipynb")] == ["BN001"]
+
+
+@pytest.mark.parametrize("mode", ["check", "fix"])
+def test_stdin_over_the_limit(tmp_path, mode):
+    """`bnlint -` reads at most the limit + 1 byte; `--fix -` then passes the
+    input through unchanged, streamed."""
+    data = _padded(20 * 2**20)
+    extra = ["--fix"] if mode == "fix" else []
+    proc = subprocess.run([sys.executable, "-m", "bnlint", "--no-cache", *extra, "-"], input=data,
+                          cwd=tmp_path, capture_output=True, timeout=TIMEOUT, preexec_fn=_memory_limit())
+    assert proc.returncode == 1, proc.stderr.decode(errors="replace")[-2000:]
+    assert b"Traceback" not in proc.stderr
+    if mode == "fix":
+        assert proc.stdout == data
+        assert b"BN904" in proc.stderr and b"8 MiB limit" in proc.stderr
+    else:
+        assert proc.stdout.startswith(b"-:1:1: BN904 ") and b"8 MiB limit" in proc.stdout
+
+
 @pytest.mark.parametrize("shape", ["parens", "blocks", "chain", "attributes", "calls"])
 def test_thousand_deep_nesting(tree, shape):
     n = 1000
