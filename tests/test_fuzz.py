@@ -6,6 +6,7 @@ without raising, within a time bound, with no BN903 (a crashed checker)
 and an exit code of 0 or 1. The long run is benchmarks/fuzz_long.py.
 """
 
+import json
 import os
 import sys
 
@@ -60,6 +61,27 @@ def test_random_text_lines_around_a_tape(text, newline):
     with every_rule():
         findings, _ = lint_within(data, SECONDS)
     assert not internal_errors(findings)
+
+
+# Long runs of the pieces bnlint's regular expressions are made of (blanks,
+# continuation lines, `from`, the TF_USE_LEGACY_KERAS name, brackets, ...):
+# a super-linear pattern shows up here as a Hang (tests/test_regex_linear.py
+# checks each pattern's growth directly). Also as a notebook cell.
+FRAGMENTS = [b" ", b"\t", b"\n", b"\\\n", b"\r", b"from ", b"import ", b"TF_USE_LEGACY_KERAS", b"'", b"]",
+             b"=", b"def ", b"call", b"(", b".", b"#", b"# noqa: BN001,", b":", b",", b"x", b"GradientTape",
+             b"tf.compat.v1.", b"%", b"?", b"updates_collections", b"set_learning_phase(", b"\xe9"]
+
+
+@settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=40)
+@given(st.lists(st.tuples(st.sampled_from(FRAGMENTS), st.integers(1, 3000)), min_size=1, max_size=5))
+def test_long_runs_of_pattern_fragments(runs):
+    data = b"".join(fragment * n for fragment, n in runs)
+    cell = json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,
+                                  "source": (TF_HEADER + data + TAIL).decode("latin-1")}],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+    for payload, name in ((data, "fuzzed.py"), (TF_HEADER + data + TAIL, "fuzzed.py"), (cell, "fuzzed.ipynb")):
+        findings, _ = lint_within(payload, SECONDS, filename=name)
+        assert not internal_errors(findings), [f.message for f in findings]
 
 
 # auto_target=False: several programs are drawn per example.
