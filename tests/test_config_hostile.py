@@ -52,7 +52,7 @@ def assert_config_error(proc, *words):
 
 
 def billion_laughs() -> str:
-    """324 bytes that expand to 9**9 strings if aliases are followed."""
+    """342 bytes that expand to 9**9 strings if aliases are followed."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for prev, name in zip("abcdefgh", "bcdefghi"):
         lines.append(f"{name}: &{name} [" + ",".join(["*" + prev] * 9) + "]")
