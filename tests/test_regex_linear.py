@@ -145,12 +145,15 @@ def _encode(pattern: Pattern, text: str) -> Union[str, bytes]:
     return text if isinstance(pattern.pattern, str) else text.encode("utf-8", "surrogatepass")
 
 
-def _cost(pattern: Pattern, data, repeats: int) -> float:
+def _cost(pattern: Pattern, data, repeats: int, anchored: bool = False) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        for _m in pattern.finditer(data):  # every start position, as search/split/findall
-            pass
+        if anchored:
+            pattern.match(data)
+        else:
+            for _m in pattern.finditer(data):  # every start position, as search/split/findall
+                pass
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -161,6 +164,11 @@ class Hang(BaseException):
 
 @pytest.mark.parametrize("name,pattern", ALL_PATTERNS, ids=[name for name, _ in ALL_PATTERNS])
 def test_pattern_is_linear(name, pattern):
+    _check_linear(name, pattern)
+
+
+def _check_linear(name: str, pattern: Pattern, anchored: bool = False) -> None:
+    """`anchored`: the pattern is only used with match() at position 0."""
     def on_alarm(signum, frame):
         raise Hang(f"{name} ran more than {HANG} s on adversarial inputs")
 
@@ -172,11 +180,11 @@ def test_pattern_is_linear(name, pattern):
         large = dict(_inputs(pattern, 8 * N))
         for label, text in large.items():
             big, little = _encode(pattern, text), _encode(pattern, small[label])
-            t_big = _cost(pattern, big, 3)
-            if t_big < FLOOR or t_big < GROWTH * _cost(pattern, little, 3):
+            t_big = _cost(pattern, big, 3, anchored)
+            if t_big < FLOOR or t_big < GROWTH * _cost(pattern, little, 3, anchored):
                 continue
             # Maybe noise (7 processes on 2 cores): measure again, more carefully.
-            t_big, t_little = _cost(pattern, big, 7), _cost(pattern, little, 15)
+            t_big, t_little = _cost(pattern, big, 7, anchored), _cost(pattern, little, 15, anchored)
             if t_big >= FLOOR and t_big >= GROWTH * t_little:
                 slow.append(f"{label}: {t_little * 1e3:.2f} ms -> {t_big * 1e3:.2f} ms for 8x the input")
     finally:
@@ -189,4 +197,15 @@ def test_the_growth_check_catches_a_quadratic_pattern():
     """The measurement itself: the old flavour.py pattern must fail it."""
     old = re.compile(r"""TF_USE_LEGACY_KERAS['"]?\s*\]?\s*[=,:]\s*['"]?(1|true|True)""")
     with pytest.raises(AssertionError, match="grows faster than linearly"):
-        test_pattern_is_linear("old _LEGACY_ENV", old)
+        _check_linear("old _LEGACY_ENV", old)
+
+
+@pytest.mark.parametrize("glob", ["*a*a*a*a*a*a*a*a*c", "**/" * 10 + "c", "*a?*a?*a?*c", "*" + "?" * 20 + "*c"])
+def test_config_globs_are_linear(glob):
+    """exclude / per-file-ignores patterns come from the linted repository's
+    config and run through fnmatch (config.py, files.py), which compiles
+    them to regexes used with match(); since Python 3.9 a `*` becomes an
+    atomic group (bpo-40480), so a path of n characters costs O(n)."""
+    import fnmatch
+
+    _check_linear(f"fnmatch {glob}", re.compile(fnmatch.translate(glob)), anchored=True)
