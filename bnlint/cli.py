@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, TextIO
 
 from . import __version__
-from .bounded import read_prefix
+from .bounded import TooLarge, read_prefix, read_regular_file
 from .config import Config, ConfigError, Settings, _codes, with_command_line_selection
 from .errors import UsageError
 from .finding import Finding, sort_findings
@@ -163,10 +163,13 @@ def _command_line_adjust(args: argparse.Namespace):
 
 
 def _read_source(path: str) -> str:
+    """The file's text for `--output-format full` ("" if it cannot be read,
+    is no longer a regular file or is now over the size limit)."""
+    from .engine import size_limit
+
     try:
-        with open(path, "rb") as fh:
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
+        return read_regular_file(path, size_limit(path)).decode("utf-8", "replace")
+    except (OSError, TooLarge):
         return ""
 
 
