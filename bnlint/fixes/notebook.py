@@ -36,6 +36,7 @@ from .apply import choose, splice, wanted
 
 MAX_PASSES = 10
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_CELL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # a line with its break (tests/test_regex_linear.py)
 
 
 class NotFixable(Exception):
@@ -304,7 +305,7 @@ def _rewrite(text: str, cells: List[_Cell], changed: Dict[int, str]) -> str:
             continue
         old = list(value)
         # nbformat's split: one string per line, each keeping its break
-        new = [m.group() for m in re.finditer(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+", source)]
+        new = [m.group() for m in _CELL_LINE.finditer(source)]
         if not old:
             raise NotFixable(f"cell {cells[k].index}: an empty source list")  # nothing to fix there
         seps = [text[a.end:b.start] for a, b in zip(old, old[1:])]
