@@ -28,6 +28,7 @@ from .finding import Finding, sort_findings
 from .report import FORMATS
 from .report.concise import location, summary_lines
 from .report.escape import printable
+from .report.filenames import text_name
 from .specs import load_specs
 
 SUBCOMMANDS = ("check", "rule", "confirm", "server")
@@ -266,7 +267,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             from .fixes.command import fix_stdin
             return fix_stdin(data, name, config, args.unsafe_fixes, args.diff, out)
         if args.show_files:
-            out.write(name + "\n")
+            out.write(text_name(name) + "\n")
             return 0
         if len(data) > size_limit(name):
             findings = [too_large(name, None, size_limit(name))]
@@ -280,7 +281,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(f"bnlint: no such file or directory: {missing[0]}")
         files = discover(paths, settings, problems)
         if args.show_files:
-            out.write("".join(f + "\n" for f in sorted(files)))
+            out.write("".join(text_name(f) + "\n" for f in sorted(files)))  # one line per name
             return 0
         if args.add_noqa:
             from .add_noqa import add_noqa_to_files
@@ -328,8 +329,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
 def _show_settings(start: Path, config: Config, out: TextIO) -> int:
     """ruff's --show-settings: the resolved settings for one path, as TOML-ish
     `key = value` lines, the default excludes spelt out."""
-    out.write(f"Resolved settings for: {start}\n")
-    out.write(f"Settings path: {config.source or '(none: defaults)'}\n\n")
+    out.write(f"Resolved settings for: {text_name(str(start))}\n")
+    out.write(f"Settings path: {text_name(config.source) if config.source else '(none: defaults)'}\n\n")
     rows = [
         ("select", list(config.select)), ("extend-select", list(config.extend_select)),
         ("ignore", list(config.ignore)), ("exclude", list(config.exclude)),

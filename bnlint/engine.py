@@ -318,11 +318,11 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     for path in paths:
         stats.files += 1
         data, problem = read_file(path)
+        cfg = config_for(path)
         if problem is not None:
-            results[path] = _unread_result(path, problem, config, codes)
+            results[path] = _unread_result(path, problem, cfg, selected_codes(cfg))
             stats.skipped += int(results[path].skipped)
             continue
-        cfg = config_for(path)
         if not _candidate(data, cfg, selected_codes(cfg), path):
             results[path] = FileResult(path, skipped=True)
             stats.skipped += 1

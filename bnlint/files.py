@@ -17,7 +17,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Un
 
 import pathspec
 
-from .config import Config, path_spec
+from .config import Config, matchable, path_spec
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: see notebook.py
 
@@ -52,7 +52,7 @@ def is_excluded(path: str, config: Config, is_dir: bool = False, given: Optional
     rel = _relative(path, config, given)
     if rel in (".", ""):
         return False
-    return path_spec(patterns).match_file(rel + ("/" if is_dir else ""))
+    return path_spec(patterns).match_file(matchable(rel + ("/" if is_dir else "")))
 
 
 def _prefix(path: str, base: str) -> str:
@@ -124,7 +124,7 @@ class _GitIgnore:
         pattern for it decides (a `!negation` there re-includes it)."""
         suffix = "/" if is_dir else ""
         for prefix, spec in rules:
-            result = spec.check_file(prefix + name + suffix)
+            result = spec.check_file(matchable(prefix + name + suffix))
             if result.include is not None:
                 return bool(result.include)
         return False
@@ -184,7 +184,7 @@ def _skip(here, name: str, is_dir: bool) -> bool:
     or ignored by git? `here`: (exclude spec or None, the directory's path
     prefix relative to the config's directory, gitignore rules or None)."""
     spec, prefix, rules = here
-    if spec is not None and spec.match_file(prefix + name + ("/" if is_dir else "")):
+    if spec is not None and spec.match_file(matchable(prefix + name + ("/" if is_dir else ""))):
         return True
     return bool(rules) and _GitIgnore.ignored(rules, name, is_dir)
 

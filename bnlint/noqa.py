@@ -18,9 +18,10 @@ _NOQA = re.compile(
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LINE_BREAK_KEPT = re.compile(r"(\r\n|\r|\n)")  # split keeping the breaks
 # The directive's head only; the codes after it are split, not matched by one
-# pattern, so no input makes the match super-linear.
-_FILE_NOQA = re.compile(r"[ \t\f]*#[ \t]*bnlint[ \t]*:[ \t]*noqa", re.IGNORECASE)
-_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+# pattern, so no input makes the match super-linear; \A anchors: a search
+# (tests/test_regex_linear.py tries one) would be quadratic without it.
+_FILE_NOQA = re.compile(r"\A[ \t\f]*#[ \t]*bnlint[ \t]*:[ \t]*noqa", re.IGNORECASE)
+_CODE = re.compile(r"\A[A-Z]+[0-9]+\Z", re.IGNORECASE)
 _CODE_SEPARATOR = re.compile(r"[,\s]+")
 ALL = None  # file_exemption: every code
 

@@ -146,3 +146,35 @@ def test_uri_keeps_the_exact_bytes(data):
     name = os.fsdecode(data)
     assert raw_bytes(name) == data
     assert unquote_to_bytes(uri_path(name)) == data
+
+
+def _bnlint(root, *args):
+    return subprocess.run([sys.executable, "-m", "bnlint", "--no-cache", *args],
+                          cwd=root, capture_output=True, timeout=TIMEOUT)
+
+
+def test_show_files_writes_one_printable_line_per_name(tree):
+    proc = _bnlint(tree, "--show-files", ".")
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    lines = proc.stdout.decode("utf-8").splitlines()  # strict UTF-8
+    assert sorted(lines) == ["./caf\\xe9_\\xff.py", "./ok 100%.py", "./tab\\x09esc\\x1b[31mred.py"]
+
+
+@pytest.mark.parametrize("fmt", ["concise", "full", "json", "json-lines", "sarif", "junit", "github"])
+def test_statistics_with_any_name(tree, fmt):
+    """--statistics (cli) and non-UTF-8 names (robust) together: the table
+    holds no names, so it is valid UTF-8; formats with no place for a table
+    are refused cleanly (exit 2, nothing on stdout)."""
+    proc = _bnlint(tree, "--statistics", "--output-format", fmt, ".")
+    if fmt in ("sarif", "junit", "github"):
+        assert (proc.returncode, proc.stdout) == (2, b"")
+        assert b"--statistics" in proc.stderr and b"internal error" not in proc.stderr
+        return
+    assert proc.returncode == 1, proc.stderr.decode(errors="replace")
+    text = proc.stdout.decode("utf-8")
+    if fmt == "json":
+        assert [(r["code"], r["count"]) for r in json.loads(text)] == [("BN001", 3)]
+    elif fmt == "json-lines":
+        assert [(json.loads(line)["code"], json.loads(line)["count"]) for line in text.splitlines()] == [("BN001", 3)]
+    else:
+        assert text.split("\t")[:2] == ["    3", "BN001"] and text.count("\n") == 1

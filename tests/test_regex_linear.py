@@ -200,12 +200,42 @@ def test_the_growth_check_catches_a_quadratic_pattern():
         _check_linear("old _LEGACY_ENV", old)
 
 
-@pytest.mark.parametrize("glob", ["*a*a*a*a*a*a*a*a*c", "**/" * 10 + "c", "*a?*a?*a?*c", "*" + "?" * 20 + "*c"])
-def test_config_globs_are_linear(glob):
-    """exclude / per-file-ignores patterns come from the linted repository's
-    config and run through fnmatch (config.py, files.py), which compiles
-    them to regexes used with match(); since Python 3.9 a `*` becomes an
-    atomic group (bpo-40480), so a path of n characters costs O(n)."""
-    import fnmatch
+@pytest.mark.parametrize("glob", ["*a*a*a*a*a*a*a*a*c", "**/a/" * 6 + "c", "*a?*a?*a?*c", "*" + "?" * 20 + "*c",
+                                  "a/**/a/**/a/**/a/**/c/", "[a]*[a]*[a]*[a]*c"])
+def test_path_patterns_are_linear(glob):
+    """exclude / extend-exclude / per-file-ignores patterns and .gitignore
+    lines come from the linted repository; config.path_spec and
+    files._GitIgnore match them with pathspec. pathspec's translation run by
+    Python's re is polynomial (`*a*a*a*a*a*a*c`: 13 s on an 80-character
+    name), so bnlint depends on pathspec[re2]: re2 is linear. Hang guard
+    only (re2 does not check signals; Python's re does), no timing assert
+    except the growth ratio, as _check_linear."""
+    from bnlint.config import path_spec
 
-    _check_linear(f"fnmatch {glob}", re.compile(fnmatch.translate(glob)), anchored=True)
+    spec = path_spec((glob,))
+    n = 64  # a file name stays under 255 bytes; a path may be 4096
+
+    def cost(text: str, repeats: int) -> float:
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            spec.match_file(text)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    def on_alarm(signum, frame):
+        raise Hang(f"{glob!r} ran more than {HANG} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, HANG)
+    slow = []
+    try:
+        for unit in ("a", "a/", "ab", "a?", "/a"):
+            little, big = unit * n, unit * 8 * n
+            t_big = cost(big, 5)
+            if t_big >= FLOOR and t_big >= GROWTH * cost(little, 9):
+                slow.append(f"{unit!r}*n: {t_big * 1e3:.2f} ms for 8n")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not slow, f"path pattern {glob!r} grows faster than linearly:\n" + "\n".join(slow)

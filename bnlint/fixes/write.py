@@ -30,7 +30,8 @@ from typing import Iterable, Iterator, List, Optional, Set
 # Temp files are `.NAME.PID.XXXXXXXX.bnlint-tmp` (XXXXXXXX: tempfile's 8
 # random characters) next to NAME; older versions wrote `.NAME.XXXXXXXX.bnlint-tmp`.
 TEMP_SUFFIX = ".bnlint-tmp"
-_TEMP_NAME = re.compile(r"\.(?P<name>.+?)\.(?:(?P<pid>[0-9]+)\.)?[a-z0-9_]{8}\.bnlint-tmp\Z")
+# \A: used with match(); anchored, no search can make it quadratic (tests/test_regex_linear.py).
+_TEMP_NAME = re.compile(r"\A\.(?P<name>.+?)\.(?:(?P<pid>[0-9]+)\.)?[a-z0-9_]{8}\.bnlint-tmp\Z")
 # Test hook: seconds to wait between writing a temp file and renaming it,
 # so a test can kill a run mid-write. Unset in normal use.
 _DELAY_ENV = "BNLINT_TEST_WRITE_DELAY"

@@ -10,6 +10,7 @@ from typing import Dict, List
 from ..finding import Finding
 from ..specs import load_specs
 from .concise import location, marked_message, paint
+from .escape import printable
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks, as in noqa.py
 
