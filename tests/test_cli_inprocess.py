@@ -131,7 +131,7 @@ def test_unknown_code_on_the_command_line_exits_2(nested, capsys, argv):
 
 
 @pytest.mark.parametrize("body", [
-    'select = ["BN004"]', 'ignore = ["BN1"]', 'extend-select = ["BN0011"]',
+    'select = ["BN004"]', 'ignore = ["BN2"]', 'extend-select = ["BN0011"]',
     '[tool.bnlint.per-file-ignores]\n"a.py" = ["BN005"]',
 ])
 def test_unknown_code_in_config_exits_2(nested, capsys, body):
