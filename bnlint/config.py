@@ -70,9 +70,10 @@ class Config:
     root: Optional[str] = None  # its directory: per-file-ignores are relative to it
 
     def is_selected(self, code: str) -> bool:
-        """ruff semantics: the longest matching prefix decides."""
-        best_sel = max((len(p) for p in self.select + self.extend_select if code.startswith(p)), default=-1)
-        best_ign = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
+        """ruff semantics: the longest matching prefix decides (see `_best`
+        for `ALL` and for rules that are off by default)."""
+        best_sel = _best(code, self.select + self.extend_select, selecting=True)
+        best_ign = _best(code, self.ignore)
         return best_sel >= 0 and best_sel > best_ign  # a tie goes to ignore
 
     def ignored_for(self, filename: str) -> Tuple[str, ...]:
@@ -160,11 +161,32 @@ def _codes(value, key: str, where: str) -> Tuple[str, ...]:
         if not (v.startswith("BN") and (v[2:].isdigit() or v == "BN")) \
                 or not any(code.startswith(v) for code in known):
             raise ConfigError(unknown_code_message(v, key, where))
-    return tuple("BN" if v == "ALL" else v for v in value)
+    return tuple(value)
 
 
-def _best(code: str, patterns: Tuple[str, ...]) -> int:
-    return max((len(p) for p in patterns if code.startswith(p)), default=-1)
+def default_on(code: str) -> bool:
+    """Is the rule on by default (`default:` in its spec)? Unknown codes are."""
+    from .specs import load_specs  # imported late: specs must not import config
+
+    spec = load_specs().get(code)
+    return spec is None or spec.default
+
+
+def _best(code: str, patterns: Tuple[str, ...], selecting: bool = False) -> int:
+    """Length of the longest selector in `patterns` that matches `code`, or -1.
+
+    `ALL` matches every code, as the shortest selector (length 0), so any
+    prefix in the other list outweighs it. When `selecting`, the bare `BN`
+    (the default selection) does not match a rule that is off by default:
+    such a rule is enabled only by a selector that names it more closely
+    (`BN1`, `BN105`) or by `ALL`, as flake8-bugbear's opinionated checks."""
+    best = -1
+    for p in patterns:
+        if p == "ALL":
+            best = max(best, 0)
+        elif code.startswith(p) and not (selecting and p == "BN" and not default_on(code)):
+            best = max(best, len(p))
+    return best
 
 
 def with_command_line_selection(cfg: Config, known: Tuple[str, ...],
@@ -185,7 +207,7 @@ def with_command_line_selection(cfg: Config, known: Tuple[str, ...],
     ignore, extend_select = tuple(ignore or ()), tuple(extend_select or ())
     enabled = []
     for code in known:
-        sel = max(_best(code, tuple(select or ())), _best(code, extend_select))
+        sel = max(_best(code, tuple(select or ()), selecting=True), _best(code, extend_select, selecting=True))
         ign = _best(code, ignore)
         if select is not None:
             on = sel >= 0 and sel > ign

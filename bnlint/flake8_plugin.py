@@ -36,7 +36,7 @@ def _config_for(filename: str) -> Config:
     Raises ConfigError for a bad config file, as the CLI does."""
     path = Path(filename)
     config = settings_for(path if path.parent.is_dir() else Path.cwd())  # "stdin" -> the cwd
-    return replace(config, select=("BN",), ignore=(), extend_select=(), per_file_ignores=())
+    return replace(config, select=("ALL",), ignore=(), extend_select=(), per_file_ignores=())
 
 
 class BnlintChecker:
@@ -44,6 +44,18 @@ class BnlintChecker:
 
     name = "bnlint"
     version = __version__
+
+    @staticmethod
+    def add_options(option_manager) -> None:
+        """Rules that are off by default (`default: false` in their spec) go
+        into flake8's default ignore list, as flake8-bugbear does for its
+        opinionated checks: `--select`/`--extend-select` with their code (or
+        a prefix other than `BN`) turn them on."""
+        from .specs import load_specs
+
+        off = sorted(code for code, spec in load_specs().items() if not spec.default)
+        if off:
+            option_manager.extend_default_ignore(off)
 
     def __init__(self, tree, lines: List[str], filename: str) -> None:
         # `tree` is requested so flake8 treats this as an AST plugin (run once

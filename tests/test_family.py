@@ -19,7 +19,7 @@ from bnlint.specs import load_specs
 
 from helpers import found, lint
 
-KERAS3 = Config(keras="3")
+KERAS3 = Config(keras="3", select=("ALL",))  # every rule, the ones off by default too
 FAMILY = sorted(code for code in RULES if code.startswith("BN1"))
 
 
