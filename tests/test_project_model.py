@@ -165,3 +165,54 @@ def test_a_broken_sibling_stays_unknown(tmp_path, text):
     (tmp_path / "models.py").write_bytes(text.encode("latin-1"))
     (tmp_path / "train.py").write_text(textwrap.dedent(TRAIN))
     assert findings(tmp_path, "train.py") == [(6, "BN001")]
+
+
+BN_HELPER = """\
+    import tensorflow as tf
+
+    def batch_norm(x, is_train=True, name="bn"):
+        return tf.layers.batch_normalization(x, training=is_train, name=name)
+
+    def conv_bn(x, train=True):
+        return batch_norm(tf.layers.conv2d(x, 8, 3), is_train=train)
+    """
+
+GAN_MODEL = """\
+    import tensorflow as tf
+    import pkg.modules as t
+
+    class GAN:
+        def generator(self, z, reuse=None, is_train=True):
+            with tf.variable_scope("g", reuse=reuse):
+                return t.batch_norm(tf.layers.dense(z, 8), is_train=is_train)
+
+        def discriminator(self, x):
+            return t.conv_bn(x)
+
+        def build(self, z, x):
+            self.g = self.generator(z)
+            {extra}
+            loss = tf.reduce_mean(self.discriminator(self.g))
+            self.g_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+    """
+
+
+@pytest.mark.parametrize("extra, expected", [
+    # every batch norm runs in training mode: its moving statistics are never read
+    ("pass", []),
+    # the same generator also built for sampling: it reads them, and they never move
+    ("self.g_test = self.generator(z, reuse=True, is_train=False)", [(16, "BN003")]),
+    # a train op's chain of helper parameters with a False at its start
+    ("self.d_test = t.conv_bn(x, train=False)", [(16, "BN003")]),
+])
+def test_bn003_batch_norm_always_training_through_a_sibling_helper(tmp_path, extra, expected):
+    """Issue 11 (kozistr/Awesome-GANs): batch norm built by a helper of a
+    sibling module whose training argument defaults to True is exempt only
+    when every path from the program's calls to it gives True."""
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/modules.py": BN_HELPER,
+        "pkg/model.py": GAN_MODEL.replace("{extra}", extra),
+    })
+    assert findings(tmp_path, "pkg/model.py") == expected

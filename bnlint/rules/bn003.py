@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Set
 from ..semantic import SemanticModel
 from ..semantic.callgraph import bound_argument
 from ..semantic.resolve import dotted
-from ..semantic.scopes import CallSite, Scope, ScopeKind
+from ..semantic.scopes import BindingKind, CallSite, Scope, ScopeKind
 from ..semantic.values import is_const
 from .base import Rule, kwarg, last, words
 
@@ -31,6 +31,8 @@ _UPDATES_NONE = re.compile(r"""updates_collections['"]?\s*[:=]\s*None""")
 # `name.compat.v1.` in the source, for any name (tests/test_regex_linear.py
 # checks module-level patterns).
 _COMPAT_V1 = re.compile(r"\b(\w+)\s*\.\s*compat\s*\.\s*v1\s*\.")
+_ARG_SCOPE = re.compile(rb"arg_scope")
+MAX_CHAIN = 6  # helper parameters followed from a batch norm's training argument to a literal
 
 
 class Variant(Enum):
@@ -52,6 +54,17 @@ def _names_in(expr: ast.AST) -> Set[str]:
         elif isinstance(node, ast.Name):
             found.add(node.id)
     return found
+
+
+def _spread(call: ast.Call) -> bool:
+    """`f(*args)` / `f(**kw)`: which parameter gets what is not written."""
+    return any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+
+
+def _plain_param(fn: Scope, name: str) -> bool:
+    """`name` is a parameter of `fn` and nothing in `fn` binds it again."""
+    bindings = fn.bindings.get(name, ())
+    return name in fn.params and bool(bindings) and all(b.kind is BindingKind.ARGUMENT for b in bindings)
 
 
 def _conjuncts(test: ast.AST) -> List[ast.AST]:
@@ -157,7 +170,10 @@ class TrainOpWithoutUpdateOps(Rule):
                     self.always_training.add(id(call))
                 return [call]
             return []
-        if self._builds_bn_elsewhere(call):
+        elsewhere = self._builds_bn_elsewhere(site)
+        if elsewhere is not None:
+            if elsewhere:
+                self.always_training.add(id(call))
             return [call]  # a helper of the user's other module builds it
         out = []
         for kw in call.keywords:  # normalizer_fn=slim.batch_norm
@@ -172,12 +188,17 @@ class TrainOpWithoutUpdateOps(Rule):
                 out.append(kw.value)
         return out
 
-    def _builds_bn_elsewhere(self, call: ast.Call) -> bool:
+    def _builds_bn_elsewhere(self, site: CallSite) -> Optional[bool]:
         """Does this call run a function or class of the user's other module
-        that builds TF1 batch norm registering its updates?"""
+        that builds TF1 batch norm registering its updates? None: no; True:
+        yes, and every such batch norm runs in training mode on every path
+        from this call (the training argument is True as written, by a
+        default this call leaves, or through a chain of helper parameters
+        each of which is; see _always_true); False: yes, otherwise."""
+        call = site.call
         values = self.ctx.values
         if values.project is None:
-            return False
+            return None
         q = values.qualify(call.func)
         if q is None and isinstance(call.func, ast.Name) and values.names.star_modules \
                 and not self.ctx.names.bindings_of(call.func):
@@ -185,21 +206,36 @@ class TrainOpWithoutUpdateOps(Rule):
         module = q.rpartition(".")[0] if q else ""
         if not module or q.split(".")[0] in self.ctx.api.clean_libraries \
                 or not values.project.mentions(module, self._builder_words()):
-            return False  # not a project module, or one that names no batch norm builder
+            return None  # not a project module, or one that names no batch norm builder
         target = values.external_target(q)
         if target is None:
-            return False
+            return None
         other, attr = target
         d = other.module_definition(attr)
         if d is None:
-            return False
-        todo = list(d.methods.values()) if d.kind is ScopeKind.CLASS else [d]
-        seen: Set[int] = set()
+            return None
+        scoped = "arg_scope" in self.ctx.source or values.project.mentions(module, _ARG_SCOPE)
+        if d.kind is ScopeKind.CLASS:
+            todo = [(m, {}) for m in d.methods.values()]  # parameters of methods: unknown
+        else:
+            todo = [(d, self._bound_truths(call, d, lambda e: self._always_true(e, site.scope.function)))]
+        seen: Set[tuple] = set()
+        builds = False
+        always = True
         while todo:
-            fn = todo.pop()
-            if id(fn) in seen or len(seen) > 50:
+            fn, env = todo.pop()
+            key = (id(fn), frozenset(p for p, v in env.items() if v))
+            if key in seen:
                 continue
-            seen.add(id(fn))
+            if len(seen) > 50:
+                always = False  # not followed to the end: no exemption
+                break
+            seen.add(key)
+
+            def true_in_fn(expr, fn=fn, env=env) -> bool:
+                return is_const(expr, True) or (isinstance(expr, ast.Name) and env.get(expr.id, False)
+                                                and _plain_param(fn, expr.id))
+
             for inner in fn.calls:
                 iq = other.qualify(inner.func)
                 builder = self.ctx.api.tf1_builder(iq) if iq else None
@@ -209,12 +245,29 @@ class TrainOpWithoutUpdateOps(Rule):
                     if (uc is None or not is_const(uc.value, None)) and not (
                             training is not None and is_const(training.value, False)) and not (
                             training is None and not builder.training_default):
-                        return True
+                        builds = True
+                        if training is not None:
+                            always = always and true_in_fn(training.value)
+                        else:
+                            always = always and not scoped and not _spread(inner)
                 else:
                     inner_def = other.definition(inner.func, ScopeKind.FUNCTION)
                     if inner_def is not None:
-                        todo.append(inner_def)
-        return False
+                        todo.append((inner_def, self._bound_truths(inner, inner_def, true_in_fn)))
+        return (builds and always) if builds else None
+
+    @staticmethod
+    def _bound_truths(call: ast.Call, fn: Scope, is_true) -> Dict[str, bool]:
+        """param -> is the value this call gives it True on every path
+        (`is_true` judges a passed expression; a parameter left out has its
+        default). {} (nothing known) when the call spreads arguments."""
+        if _spread(call):
+            return {}
+        out = {}
+        for param, default in fn.params.items():
+            value = bound_argument(call, fn, param)
+            out[param] = is_const(default, True) if value is None else bool(is_true(value))
+        return out
 
     def _builder_names(self) -> frozenset:
         names = self.__dict__.get("_builder_name_set")
@@ -274,29 +327,47 @@ class TrainOpWithoutUpdateOps(Rule):
         are never read by this program, so missing updates change nothing."""
         training = kwarg(call, training_arg)
         if training is not None:
-            if is_const(training.value, True):
-                return True
-            if isinstance(training.value, ast.Name) and fn is not None:
-                return self._param_always_true(fn, training.value.id)
-            return False
-        return default and "arg_scope" not in self.ctx.source and not any(
-            isinstance(a, ast.Starred) for a in call.args) and not any(k.arg is None for k in call.keywords)
+            return self._always_true(training.value, fn)
+        return default and "arg_scope" not in self.ctx.source and not _spread(call)
 
-    def _param_always_true(self, fn: Scope, param: str) -> bool:
+    def _always_true(self, expr: ast.AST, fn: Optional[Scope], depth: int = 0) -> bool:
+        """Is `expr`, written in function `fn` of this file (None: module
+        level), True on every path: the literal True, or a parameter of
+        `fn` never rebound in it whose every call in this file passes a
+        value that is (followed up to MAX_CHAIN parameters) or leaves a True
+        default. A function of this file that other files call is not seen
+        from here (rules/BN003.yaml, known problems)."""
+        if is_const(expr, True):
+            return True
+        if isinstance(expr, ast.Name) and fn is not None and depth < MAX_CHAIN and _plain_param(fn, expr.id):
+            return self._param_always_true(fn, expr.id, depth + 1)
+        return False
+
+    def _param_always_true(self, fn: Scope, param: str, depth: int = 0) -> bool:
         """`def gen(z, training=True)` whose every call in the file leaves
-        `training` out or passes True."""
-        if not is_const(fn.params.get(param), True):
-            return False
+        `training` out (its default True) or passes a value that is True on
+        every path; False when nothing in the file calls it."""
+        memo = self.__dict__.setdefault("_param_true", {})
+        key = (id(fn), param)
+        if key in memo:
+            return memo[key]
+        memo[key] = False  # a cycle of calls proves nothing
         calls = self.ctx.values.graph.callers(fn)
-        if not calls:
-            return False
-        for call, _ in calls:
-            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-                return False
+        result = bool(calls)
+        for call, scope in calls:
+            if _spread(call):
+                result = False
+                break
             value = bound_argument(call, fn, param)
-            if value is not None and not is_const(value, True):
-                return False
-        return True
+            if value is None:
+                if not is_const(fn.params.get(param), True):
+                    result = False
+                    break
+            elif not self._always_true(value, scope.function, depth):
+                result = False
+                break
+        memo[key] = result
+        return result
 
     def _registers_updates(self, call: ast.Call, training_arg: str, default: bool, how: str) -> bool:
         if how == "call":
@@ -369,7 +440,8 @@ class TrainOpWithoutUpdateOps(Rule):
         self._graph_tables()
         runs = [s.call for s in scopes.sites if isinstance(s.call.func, ast.Attribute) and s.call.func.attr == "run"
                 and any(self.mentions_updates(a) for a in _arg_values(s.call))]
-        bn_line = self.line_of(bn_sites[0])
+        shown = next((s for s in bn_sites if id(s) not in self.always_training), bn_sites[0])
+        bn_line = self.line_of(shown)  # a batch norm whose moving statistics are read
         for call, under_update, fn in train_ops:
             key = id(fn) if fn is not None else 0
             if under_update or key in scopes_with_update_deps:
@@ -383,7 +455,7 @@ class TrainOpWithoutUpdateOps(Rule):
             if self._excluded_by_guard(call, guards_of, bn_sites) or not self.trains_batch_norm(fn):
                 continue  # this train op's graph has no batch norm of this file
             self.report(call, Variant.DEFAULT, call=self.ctx.segment(call.func), bn_line=bn_line,
-                        context={"bn": bn_sites[0], "train_ops": len(train_ops)})
+                        context={"bn": shown, "train_ops": len(train_ops)})
 
     def _guards(self, site: CallSite) -> frozenset:
         out = set()
