@@ -216,3 +216,76 @@ def test_bn003_batch_norm_always_training_through_a_sibling_helper(tmp_path, ext
         "pkg/model.py": GAN_MODEL.replace("{extra}", extra),
     })
     assert findings(tmp_path, "pkg/model.py") == expected
+
+
+def details(root, name):
+    path = root / name
+    return [(f.line, f.code, f.extra.get("detail", "")) for f in lint_bytes(path.read_bytes(), str(path), KERAS3)]
+
+
+@pytest.mark.parametrize("entry", ["utils", "repo/utils", "./utils"])
+def test_bn001_model_of_a_module_found_through_sys_path_append(tmp_path, entry):
+    """Issue 11 (ayulockin/SwAV-TF): `sys.path.append('SwAV-TF/utils')` then
+    `import architecture` (utils/architecture.py; the notebook runs one
+    folder up): the model's batch norm is seen, not guessed."""
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {
+        "utils/architecture.py": """\
+            import tensorflow as tf
+
+            def head():
+                return tf.keras.Sequential([tf.keras.layers.Dense(4), tf.keras.layers.BatchNormalization()])
+            """,
+        "train.py": f"""\
+            import sys
+            sys.path.append({entry!r})
+            import tensorflow as tf
+            import architecture
+
+            proj = architecture.head()
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(proj(x))
+            grads = tape.gradient(loss, proj.trainable_variables)
+            """,
+    })
+    [(line, code, detail)] = details(tmp_path, "train.py")
+    assert (line, code) == (8, "BN001")
+    assert "its BatchNormalization runs in inference mode" in detail
+
+
+def test_bn001_sys_path_entry_outside_the_project_is_not_followed(tmp_path):
+    """An entry that leaves the project (`..`) is not a place to read modules from."""
+    write(tmp_path, {
+        "outside/architecture.py": "import tensorflow as tf\ndef head():\n    return tf.keras.Sequential()\n",
+        "proj/train.py": """\
+            import sys
+            sys.path.append('../outside')
+            import architecture
+            """,
+    })
+    (tmp_path / "proj" / ".git").mkdir()
+    from bnlint.semantic.project import Project
+    project = Project(str(tmp_path / "proj" / "train.py"), load_api(), path_entries=("../outside",))
+    assert project.find("architecture") is None
+
+
+def test_bn001_model_passed_to_the_base_class_by_super_init_is_seen(tmp_path):
+    """Issue 11 (Hands-On-Image-Generation ch3_dcgan): the subclass hands its
+    BatchNormalization model to the base class's __init__; the finding says
+    so rather than "if it holds"."""
+    write(tmp_path, {"gan.py": """\
+        import tensorflow as tf
+        class GAN:
+            def __init__(self, generator):
+                self.G = generator
+            def train_step(self, z):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(self.G(z))
+                grads = tape.gradient(loss, self.G.trainable_variables)
+        class DCGAN(GAN):
+            def __init__(self):
+                super().__init__(tf.keras.Sequential([tf.keras.layers.BatchNormalization()]))
+        """})
+    [(line, code, detail)] = details(tmp_path, "gan.py")
+    assert (line, code) == (7, "BN001")
+    assert "its BatchNormalization runs in inference mode" in detail

@@ -20,6 +20,23 @@ from .scopes import Scopes
 from .values import Values
 
 
+def _sys_path_entries(scopes: Scopes, names: Resolver) -> tuple:
+    """The string literals the module adds to `sys.path`
+    (`sys.path.append('utils')`, `sys.path.insert(0, 'lib')`)."""
+    out = []
+    for site in scopes.sites:
+        call = site.call
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr in ("append", "insert")):
+            continue
+        if names.qualify(func) not in ("sys.path.append", "sys.path.insert") or call.keywords:
+            continue
+        arg = call.args[-1] if call.args else None
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and len(arg.value) < 300:
+            out.append(arg.value)
+    return tuple(dict.fromkeys(out))
+
+
 @dataclass
 class SemanticModel:
     tree: ast.Module
@@ -39,6 +56,6 @@ class SemanticModel:
         sibling modules of `filename` (none for "" / "-")."""
         scopes = Scopes(tree, api.keras_evidence)
         names = Resolver(scopes, api)
-        project = Project(filename, api)
+        project = Project(filename, api, path_entries=_sys_path_entries(scopes, names))
         values = Values(scopes, names, api, project, filename)
         return cls(tree, api, scopes, names, values, project)

@@ -104,8 +104,12 @@ class Project:
     findings depend on (`used`: read; `missing`: looked for, absent)."""
 
     def __init__(self, filename: str, api: Api, depth: int = 0,
-                 used: Optional[List[str]] = None, missing: Optional[List[str]] = None) -> None:
+                 used: Optional[List[str]] = None, missing: Optional[List[str]] = None,
+                 path_entries: Tuple[str, ...] = ()) -> None:
+        """`path_entries`: relative folders the file adds to `sys.path`
+        (`sys.path.append('repo/utils')`), looked in after its own folder."""
         self.api = api
+        self.path_entries = path_entries
         self.depth = depth
         self.used: List[str] = used if used is not None else []
         self.missing: List[str] = missing if missing is not None else []
@@ -129,7 +133,30 @@ class Project:
             if _stop_at(folder) or folder.parent == folder:
                 break
             folder = folder.parent
-        return roots
+        return roots + self._entry_roots(roots)
+
+    def _entry_roots(self, roots: List[Path]) -> List[Path]:
+        """Folders named by the file's relative `sys.path` entries, inside
+        the project: the entry under the file's folder, or a tail of it
+        (`'SwAV-TF/utils'` from a notebook run one folder up, as Colab
+        does, is `utils/` next to the notebook). Absolute entries and ones
+        leaving the project (`..`) are not followed."""
+        if not self.path_entries or self.folder is None:
+            return []
+        out: List[Path] = []
+        for entry in self.path_entries:
+            parts = [p for p in entry.replace("\\", "/").split("/") if p not in ("", ".")]
+            if not parts or entry.startswith(("/", "~")) or ".." in parts or ":" in entry:
+                continue
+            for i in range(len(parts)):
+                candidate = self.folder.joinpath(*parts[i:])
+                try:
+                    if candidate.is_dir() and candidate not in roots and candidate not in out:
+                        out.append(candidate)
+                        break
+                except (OSError, ValueError):
+                    continue
+        return out
 
     def find(self, module: str) -> Optional[Path]:
         """The source file of project module `module` (dotted, maybe

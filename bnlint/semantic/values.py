@@ -348,6 +348,29 @@ class Values:
         info = join(*infos)
         return info if info.is_keras else fallback
 
+    def _base_init_calls(self, cls: Scope) -> List[Tuple[ast.Call, Scope]]:
+        """`super().__init__(g, d)` / `super(Sub, self).__init__(g, d)` in a
+        subclass of `cls` of this module (`Base.__init__(self, g, d)` is
+        given without its `self`): (call, scope) as graph.callers gives."""
+        out: List[Tuple[ast.Call, Scope]] = []
+        for sub in self.scopes.classes:
+            if sub is cls or not any(b is cls for b in self.local_bases(sub)):
+                continue
+            for method in sub.methods.values():
+                for call in method.calls:
+                    func = call.func
+                    if not (isinstance(func, ast.Attribute) and func.attr == "__init__"):
+                        continue
+                    owner = func.value
+                    if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) \
+                            and owner.func.id == "super" and not self.names.bindings_of(owner.func):
+                        out.append((call, method))
+                    elif isinstance(owner, ast.Name) and self.definition(owner) is cls and call.args \
+                            and isinstance(call.args[0], ast.Name) and call.args[0].id == "self":
+                        unbound = ast.Call(func=func, args=call.args[1:], keywords=call.keywords)
+                        out.append((unbound, method))
+        return out
+
     def _passed(self, calls, fn: Scope, param: str, depth: int = 0):
         """Infos of the arguments bound to `param` at each call; None when a
         call does not show it (or there is no call)."""
@@ -365,7 +388,7 @@ class Values:
         fallback = self._evidence_text(f"self.{attr}")
         if method.name != "__init__":
             return fallback
-        infos = self._passed(self.graph.callers(cls), method, param)
+        infos = self._passed(self.graph.callers(cls) + self._base_init_calls(cls), method, param)
         if infos is None:
             return fallback
         info = join(*infos)
@@ -562,9 +585,15 @@ class Values:
         todo, seen = [(outputs, scope)], set()
         while todo:
             expr, where = todo.pop()
+            fixed: Set[int] = set()  # the callee of `base(x, training=True)`: its mode is fixed
             for node in calls_and_names(expr):
+                if id(node) in fixed:
+                    continue
                 if isinstance(node, ast.Call):
-                    parts.append(self._applied(node, where, cls))
+                    if _literal_training(node):
+                        fixed.update(id(n) for n in calls_and_names(node.func))
+                    else:
+                        parts.append(self._applied(node, where, cls))
                     continue
                 for b in self.names.bindings_of(node):
                     if id(b) in seen:
@@ -668,6 +697,15 @@ class Values:
             if self._from_constructor_argument(cls, func.attr):
                 return KerasInfo(Contents.OPAQUE, f"`self.{func.attr}`, passed to the constructor")
         return CLEAN
+
+
+def _literal_training(call: ast.Call) -> bool:
+    """`base(x, training=True)` / `training=False` written as a literal: in a
+    functional model that node keeps that mode when the model is called
+    without `training` (shared/rules.md: an outer call's non-None value
+    overrides it, None does not)."""
+    return any(k.arg == "training" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, bool)
+               for k in call.keywords)
 
 
 def _arg_values(call: ast.Call) -> List[ast.AST]:
