@@ -107,6 +107,7 @@ class Values:
         self.path = path
         self.graph = CallGraph(scopes, resolver)
         self._memo: Dict[object, KerasInfo] = {}
+        self._dead: Dict[object, bool] = {}
         self.evidence: Set[str] = set()
         for attr in scopes.watched:
             text = dotted(attr.value)
@@ -114,6 +115,7 @@ class Values:
                 self.evidence.add(text)
         # model.add(layer); outputs.append(tensor): what the name comes to hold
         self.added_layers: Dict[str, List[Tuple[ast.AST, Scope]]] = {}
+        self._add_call: Dict[int, ast.Call] = {}  # id(added value) -> the add/append call
         for site in scopes.sites:
             func = site.call.func
             if isinstance(func, ast.Attribute) and func.attr in ("add", "append", "extend", "insert"):
@@ -121,6 +123,7 @@ class Values:
                 owner = dotted(func.value)
                 if owner and args:
                     self.added_layers.setdefault(owner, []).append((args[-1], site.scope))
+                    self._add_call[id(args[-1])] = site.call
         # `base.trainable = False` (and never True): its BN runs in
         # inference mode whatever `training` says.
         self.trainable_set: Dict[str, Set[bool]] = {}
@@ -464,14 +467,71 @@ class Values:
                 infos.append(self.expr_info(b.value, b.scope, b.scope.cls, depth + 1))
             elif b.kind is BindingKind.ARGUMENT:
                 infos.append(self._param_info(b.scope, name.id, depth))
-        infos.append(self._added(name.id, depth))
+        infos.append(self._added(name.id, depth, {id(b.scope) for b in found}))
         info = join(*infos)
         if not info.is_keras and PLAIN in infos:
             return PLAIN
         return info if info.is_keras else self._evidence(name)
 
-    def _added(self, name: str, depth: int) -> KerasInfo:
-        return join(*(self.expr_info(v, s, s.cls, depth + 1) for v, s in self.added_layers.get(name, [])))
+    def _added(self, name: str, depth: int, bound_in: Optional[Set[int]] = None) -> KerasInfo:
+        return join(*(self.expr_info(v, s, s.cls, depth + 1) for v, s in self.adds_to(name, bound_in)))
+
+    def adds_to(self, name: str, bound_in: Optional[Set[int]] = None) -> List[Tuple[ast.AST, Scope]]:
+        """(value, scope) of the `name.add(value)` / `name.append(value)`
+        calls that reach the object `name` holds: not those written in
+        another function with its own local `name` (two builders that each
+        make a `block`), nor those that never run (never_runs).
+        `bound_in`: ids of the scopes whose bindings of `name` are in force."""
+        out = []
+        for v, s in self.added_layers.get(name, []):
+            if bound_in is not None and id(s) not in bound_in and name in s.bindings \
+                    and s.kind is not ScopeKind.MODULE:
+                continue
+            if self.never_runs(self._add_call.get(id(v))):
+                continue
+            out.append((v, s))
+        return out
+
+    def never_runs(self, call: Optional[ast.Call]) -> bool:
+        """Is `call` written under `if flag:` where `flag` is a parameter of
+        its function, never rebound there, whose every call in this module
+        (at least one) leaves it at a False / None default or passes
+        False / None as written (`downsample(..., dropout=False)` whose
+        callers never ask for dropout)? A function that other modules call
+        is not seen from here."""
+        site = self.scopes.site_of.get(id(call)) if call is not None else None
+        fn = site.scope.function if site is not None else None
+        if fn is None or not site.guards:
+            return False
+        key = ("dead", id(call))
+        if key in self._dead:
+            return self._dead[key]
+        result = False
+        first, last = fn.node.lineno, getattr(fn.node, "end_lineno", fn.node.lineno)
+        for test, branch in site.guards:
+            if branch and isinstance(test, ast.Name) and first <= test.lineno <= last \
+                    and self._param_always_off(fn, test.id):
+                result = True
+                break
+        self._dead[key] = result
+        return result
+
+    def _param_always_off(self, fn: Scope, param: str) -> bool:
+        bindings = fn.bindings.get(param, ())
+        if param not in fn.params or not bindings or any(b.kind is not BindingKind.ARGUMENT for b in bindings):
+            return False
+        calls = self.graph.callers(fn)
+        if not calls:
+            return False
+        for call, _ in calls:
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                return False
+            value = bound_argument(call, fn, param)
+            if value is None:
+                value = fn.params.get(param)
+            if not (is_const(value, False) or is_const(value, None)):
+                return False
+        return True
 
     def call_info(self, call: ast.Call, scope: Optional[Scope], cls: Optional[Scope],
                   depth: int = 0) -> KerasInfo:
@@ -595,13 +655,14 @@ class Values:
                     else:
                         parts.append(self._applied(node, where, cls))
                     continue
-                for b in self.names.bindings_of(node):
+                found = self.names.bindings_of(node)
+                for b in found:
                     if id(b) in seen:
                         continue
                     seen.add(id(b))
                     if b.kind is BindingKind.ASSIGNMENT:
                         todo.append((b.value, b.scope))
-                for v, s in self.added_layers.get(node.id, []):
+                for v, s in self.adds_to(node.id, {id(b.scope) for b in found} if found else None):
                     if id(v) not in seen:
                         seen.add(id(v))
                         todo.append((v, s))
@@ -640,6 +701,8 @@ class Values:
         cls = scope.cls
         parts = [CLEAN]
         for call in scope.calls:
+            if self.never_runs(call):
+                continue
             parts.append(self._applied(call, scope, cls))
             if parts[-1].contents == Contents.SENSITIVE:
                 break
