@@ -47,6 +47,7 @@ class Api:
     gradient_methods: FrozenSet[str] = frozenset()
     update_aware_builders: FrozenSet[str] = frozenset()
     clean_libraries: FrozenSet[str] = frozenset()
+    non_keras_model_libraries: FrozenSet[str] = frozenset()
     builder_words: Tuple[str, ...] = ()
     variable_attributes: FrozenSet[str] = frozenset()
     canonical_prefixes: Tuple[Tuple[str, str], ...] = ()
@@ -170,6 +171,7 @@ def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
         gradient_methods=frozenset(data.get("gradient_methods") or []),
         update_aware_builders=fs("update_aware_train_op_builders"),
         clean_libraries=frozenset(data.get("clean_libraries") or []),
+        non_keras_model_libraries=frozenset(data.get("non_keras_model_libraries") or []),
         builder_words=tuple(data.get("builder_name_words") or []),
         variable_attributes=frozenset(data.get("variable_attributes") or []),
         canonical_prefixes=prefixes,

@@ -289,3 +289,31 @@ def test_bn001_model_passed_to_the_base_class_by_super_init_is_seen(tmp_path):
     [(line, code, detail)] = details(tmp_path, "gan.py")
     assert (line, code) == (7, "BN001")
     assert "its BatchNormalization runs in inference mode" in detail
+
+
+def test_bn001_tensorlayer_model_of_a_sibling_module_is_not_keras(tmp_path):
+    """zsdonghao/SRGAN: `from model import get_G` returns a TensorLayer
+    `Model` (mode set by `G.train()`): no "if it holds" guess."""
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {
+        "model.py": """\
+            import tensorlayer as tl
+            from tensorlayer.models import Model
+
+            def get_G(shape):
+                nin = tl.layers.Input(shape)
+                G = Model(inputs=nin, outputs=tl.layers.BatchNorm2d()(nin), name="generator")
+                return G
+            """,
+        "train.py": """\
+            import tensorflow as tf
+            from model import get_G
+
+            G = get_G((8, 96, 96, 3))
+            G.train()
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(G(x))
+            grads = tape.gradient(loss, G.trainable_weights)
+            """,
+    })
+    assert findings(tmp_path, "train.py") == []

@@ -65,9 +65,10 @@ def is_const(node: Optional[ast.AST], value) -> bool:
 
 
 def join(*infos: KerasInfo) -> KerasInfo:
+    """The most the value may hold; PLAIN (known not Keras) over NONE."""
     best = NONE
     for info in infos:
-        if info.contents > best.contents:
+        if info.contents > best.contents or (info == PLAIN and best.contents == Contents.NONE):
             best = info
     return best
 
@@ -541,6 +542,8 @@ class Values:
         api = self.api
         if q is not None:
             short = q.rsplit(".", 1)[-1]
+            if q.split(".")[0] in api.non_keras_model_libraries:
+                return PLAIN  # a TensorLayer model: its mode is not a `training` argument
             if api.is_mode_sensitive_layer(q):
                 return KerasInfo(Contents.SENSITIVE, short)
             if q in api.sequential_constructors:
