@@ -394,3 +394,24 @@ def test_config_error_in_process_names_key_and_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
     assert "keras" in str(info.value) and str(cfg) in str(info.value)
+
+
+def test_a_rule_off_by_default_runs_only_when_named():
+    """BN011 (spec `default: false`): the default selection `BN` leaves it
+    off; its full code, a longer prefix or `ALL` turn it on, in the file or
+    on the command line (as flake8-bugbear's opinionated B9 checks)."""
+    from bnlint.config import Config, with_command_line_selection
+    from bnlint.rules import RULES
+
+    known = tuple(sorted(RULES))
+    assert not Config().is_selected("BN011") and Config().is_selected("BN001")
+    assert Config(extend_select=("BN011",)).is_selected("BN011")
+    assert Config(select=("BN011",)).is_selected("BN011")
+    on = lambda cfg: with_command_line_selection(cfg, known, *args).is_selected("BN011")  # noqa: E731
+    for args, want in [((("BN",), None, None), False), ((("BN0",), None, None), True),
+                       ((("ALL",), None, None), True),
+                       ((("BN011",), None, None), True), ((None, None, ("BN011",)), True),
+                       ((None, ("BN001",), None), False)]:
+        assert on(Config()) is want, args
+    args = (None, ("BN001",), None)
+    assert on(Config(extend_select=("BN011",))) is True  # the file's own choice stands

@@ -202,7 +202,7 @@ def _invalid_examples():
     from bnlint.specs import load_specs
 
     return [textwrap.dedent(ex.code) for code, spec in sorted(load_specs().items())
-            if not code.startswith("BN9") for ex in spec.invalid]
+            if not code.startswith("BN9") and spec.default for ex in spec.invalid]  # on by default
 
 
 EXAMPLES = _invalid_examples()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Dict, Type
 
 from .base import Report, Rule, RuleContext
-from .bn001 import TapeCallWithoutTraining
+from .bn001 import TapeCallOfUnseenModel, TapeCallWithoutTraining
 from .bn002 import CallLosesTraining
 from .bn003 import TrainOpWithoutUpdateOps
 from .bn101 import KerasBatchNormUpdateOps
@@ -29,7 +29,7 @@ RULES: Dict[str, Type[Rule]] = {
                               DropoutIgnoresTraining,
                               LearningPhase, IsTrainingNeverFedFalse, FunctionalTrainingTrue,
                               KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining,
-                              StatelessCallWithoutTraining)
+                              StatelessCallWithoutTraining, TapeCallOfUnseenModel)
 }
 
 __all__ = ["RULES", "Report", "Rule", "RuleContext"]
