@@ -468,11 +468,42 @@ class Values:
                 infos.append(self.expr_info(b.value, b.scope, b.scope.cls, depth + 1))
             elif b.kind is BindingKind.ARGUMENT:
                 infos.append(self._param_info(b.scope, name.id, depth))
+            elif b.kind is BindingKind.OTHER and id(b.node) in self._unpacked():
+                value, index = self._unpacked()[id(b.node)]
+                infos.append(self._element_info(value, index, b.scope, depth))
         infos.append(self._added(name.id, depth, {id(b.scope) for b in found}))
         info = join(*infos)
         if not info.is_keras and PLAIN in infos:
             return PLAIN
         return info if info.is_keras else self._evidence(name)
+
+    def _unpacked(self) -> Dict[int, Tuple[ast.AST, int]]:
+        """id(name) -> (value, index) for each name of a plain tuple target
+        (`model, opt = setup()`; no starred element)."""
+        table = self.__dict__.get("_unpacked_table")
+        if table is None:
+            table = {}
+            for target, value, _ in self.scopes.assigns:
+                if isinstance(target, (ast.Tuple, ast.List)) and \
+                        not any(isinstance(el, ast.Starred) for el in target.elts):
+                    for i, el in enumerate(target.elts):
+                        if isinstance(el, ast.Name):
+                            table[id(el)] = (value, i)
+            self.__dict__["_unpacked_table"] = table
+        return table
+
+    def _element_info(self, value: ast.AST, index: int, scope: Optional[Scope], depth: int) -> KerasInfo:
+        """Element `index` of what `value` gives: a tuple written out, or a
+        function of this module every `return` of which is a tuple."""
+        cls = scope.cls if scope is not None else None
+        if isinstance(value, (ast.Tuple, ast.List)):
+            return self.expr_info(value.elts[index], scope, cls, depth + 1) \
+                if index < len(value.elts) else NONE
+        target = self.definition(value.func, ScopeKind.FUNCTION) if isinstance(value, ast.Call) else None
+        if target is None or not target.returns or not all(
+                isinstance(r, ast.Tuple) and index < len(r.elts) for r in target.returns):
+            return NONE
+        return join(*(self.expr_info(r.elts[index], target, target.cls, depth + 1) for r in target.returns))
 
     def _added(self, name: str, depth: int, bound_in: Optional[Set[int]] = None) -> KerasInfo:
         return join(*(self.expr_info(v, s, s.cls, depth + 1) for v, s in self.adds_to(name, bound_in)))
