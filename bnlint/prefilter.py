@@ -56,14 +56,15 @@ class Prefilter:
             return True
         clean = self.api.clean_libraries
         for m in _IMPORT.finditer(data):
-            if m.group(1) is not None:
-                names = [m.group(1).decode("ascii", "replace")]
+            if m.group("module") is not None:
+                names = [m.group("module").decode("ascii", "replace")]
                 if not names[0].strip("."):
                     return True  # `from . import x`: the module is the name after import
             else:
-                if m.group(2).rstrip().endswith(b"\\"):
+                if m.group("names").rstrip().endswith(b"\\"):
                     return True
-                names = [part.split()[0].decode("ascii", "replace") for part in m.group(2).split(b",") if part.split()]
+                names = [part.split()[0].decode("ascii", "replace")
+                         for part in m.group("names").split(b",") if part.split()]
             for name in names:
                 if name.lstrip(".").split(".")[0] in clean:
                     continue
