@@ -11,8 +11,9 @@ repository's root (`bnlint check --output-format json --no-cache --exit-zero
 
 - a labelled bug is *found* when bnlint reports the label's rule at that file
   on a line from `line` to `end` (the statement's lines; a notebook finding is keyed nb.ipynb#cellN, N 1-based over all
-  cells, line inside the cell); a `cousin:` label (no bnlint rule) counts as
-  found if any BN0xx finding is on that line;
+  cells, line inside the cell); a `cousin:` label (a member of the wider
+  family, labelled before BN1xx existed) counts as found if any BN0xx or
+  BN1xx finding is on that line;
 - recall per rule = found / labelled, printed with every miss;
 - a finding of BN001-BN003 inside a region of recall_correct.csv is a false
   positive on code read and judged correct.
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
         rule = row["rule"]
         first, last = int(row["line"]), int(row.get("end") or row["line"])
         codes = set().union(*(at.get((row["repo"], row["path"], ln), set()) for ln in range(first, last + 1)))
-        found = (rule in codes) if rule in RULES else any(c.startswith("BN0") for c in codes)
+        found = (rule in codes) if rule in RULES else any(c.startswith(("BN0", "BN1")) for c in codes)
         group = rule if rule in RULES else "cousins"
         per_rule[group]["labelled"] += 1
         per_rule[group]["found"] += found
