@@ -24,9 +24,10 @@ SOURCE = textwrap.dedent("""\
     """)
 
 
-def test_bn105_is_declared_off_by_default():
-    assert load_specs()["BN105"].default is False
-    assert all(spec.default for code, spec in load_specs().items() if code != "BN105")
+def test_the_rules_off_by_default_are_the_measured_ones():
+    # BN105: 1 bug in 6 findings; BN011: BN001's guesses, right 1 time in 14
+    # (benchmarks/realworld/README.md). Any other rule is on by default.
+    assert sorted(code for code, spec in load_specs().items() if not spec.default) == ["BN011", "BN105"]
 
 
 def test_the_default_selection_leaves_an_off_rule_out():
