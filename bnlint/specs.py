@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, List, Optional
 
-import yaml
-
+from .api import load_yaml
 from .resources import rules_dir
 
 # The project's repository; the rule docs pages are docs/rules/BNxxx.md in it.
@@ -134,8 +133,7 @@ def severity_of(code: str) -> str:
 def load_specs() -> Dict[str, RuleSpec]:
     specs: Dict[str, RuleSpec] = {}
     for path in sorted(rules_dir().glob("BN*.yaml")):
-        with open(path, "r", encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+        data = load_yaml(path)
         raw = data["messages"] if "messages" in data else {"default": data["message"]}
         # A variant is a message string, or {message: ..., detail: ...}.
         messages = {k: v["message"] if isinstance(v, dict) else v for k, v in raw.items()}
