@@ -44,6 +44,20 @@ class Verdict:
     layers: List[int] = field(default_factory=list)
 
 
+def layer_message(label: str, lost_here: bool) -> str:
+    """BN801's one-line message for a batch norm layer whose moving
+    statistics never moved in training steps (the evidence, with the step
+    counts and the training values seen, goes to the finding's detail)."""
+    todo = "pass `training=True` to this call" if lost_here else "pass `training=True` when training"
+    return f"{label}: moving statistics never updated; {todo}"
+
+
+def train_op_message(name: str) -> str:
+    """BN801's one-line message for a TF1 train op that ran without the
+    batch norm UPDATE_OPS while the moving statistics stayed put."""
+    return f"train op '{name}' ran without UPDATE_OPS: build it under `tf.control_dependencies(...)`"
+
+
 def _real(path: str) -> str:
     return os.path.realpath(path)
 
@@ -250,12 +264,13 @@ class Judge:
             lost = any(c["layer"] == lid and c.get("lost_at") and list(where) == c["lost_at"][:2]
                        for c in self.calls)
             here = "; this call passed it no training=True" if lost else ""
-            message = (f"{self._layer_label(lid)} never updated its moving statistics in {seen} step(s) "
-                       f"that applied gradients{mode}{here}, so at inference it normalises with statistics "
-                       "that training never updated")
-            finding = Finding(RUNTIME_CODE, message, display_path(where[0]), where[1], 1, where[1], 1,
-                              name=RUNTIME_NAME)
-            out.append(Verdict(finding, NEW, message, [lid]))
+            evidence = (f"{self._layer_label(lid)} never updated its moving statistics in {seen} step(s) "
+                        f"that applied gradients{mode}{here}, so at inference it normalises with statistics "
+                        "that training never updated")
+            finding = Finding(RUNTIME_CODE, layer_message(self._layer_label(lid), lost),
+                              display_path(where[0]), where[1], 1, where[1], 1, name=RUNTIME_NAME,
+                              extra={"detail": evidence})
+            out.append(Verdict(finding, NEW, evidence, [lid]))
         return out
 
     def train_op_findings(self) -> List[Verdict]:
@@ -266,13 +281,14 @@ class Judge:
                     or not t["bn_layers"] or t["update_ops_run"] >= t["update_ops"] or not t["frames"]
                     or all(self._always_training(lid) for lid in t.get("layers", []))):
                 continue
-            message = (f"train op '{t['name']}' ran {t['runs']} time(s) without the batch norm updates "
-                       f"(it depends on {t['update_ops_run']} of the graph's {t['update_ops']} UPDATE_OPS) "
-                       f"and the moving statistics of {t['bn_layers']} batch norm layer(s) never changed "
-                       "in those runs")
+            evidence = (f"train op '{t['name']}' ran {t['runs']} time(s) without the batch norm updates "
+                        f"(it depends on {t['update_ops_run']} of the graph's {t['update_ops']} UPDATE_OPS) "
+                        f"and the moving statistics of {t['bn_layers']} batch norm layer(s) never changed "
+                        "in those runs")
             path, line = t["frames"][0][0], t["frames"][0][1]
-            finding = Finding(RUNTIME_CODE, message, display_path(path), line, 1, line, 1, name=RUNTIME_NAME)
-            out.append(Verdict(finding, NEW, message, list(t.get("layers", []))))
+            finding = Finding(RUNTIME_CODE, train_op_message(t["name"]), display_path(path), line, 1, line, 1,
+                              name=RUNTIME_NAME, extra={"detail": evidence})
+            out.append(Verdict(finding, NEW, evidence, list(t.get("layers", []))))
         return out
 
     def _always_training(self, lid: int) -> bool:
