@@ -334,8 +334,9 @@ def fix_tf1_builder(fctx, report):
     return _pass_training(fctx, report, arg, f"Pass `{arg}=training`", False)
 
 
-def fix_super_hard_coded(fctx, report):
-    """`super().call(x, training=<anything else>)` -> `training=training` (unsafe)."""
+def _pass_own_training(fctx, report, title):
+    """The reported `training=<value>` argument -> `training=training`, with
+    `training` added to call()'s signature when it lacks it (unsafe)."""
     import libcst as cst
 
     arg = fctx.locate(report.node, cst.Arg)
@@ -345,20 +346,17 @@ def fix_super_hard_coded(fctx, report):
     if changes is None:
         return None
     changes[arg] = arg.with_changes(value=cst.Name("training"))
-    return _fix(fctx, "Pass `training=training` to `super().call()`", changes, False)
+    return _fix(fctx, title, changes, False)
+
+
+def fix_super_hard_coded(fctx, report):
+    """`super().call(x, training=<anything else>)` -> `training=training` (unsafe)."""
+    return _pass_own_training(fctx, report, "Pass `training=training` to `super().call()`")
 
 
 def fix_bn_training_true(fctx, report):
-    import libcst as cst
-
-    arg = fctx.locate(report.node, cst.Arg)
-    if arg is None or arg.keyword is None or arg.keyword.value != "training":
-        return None
-    changes, _, _ = _training_param(fctx, report.context["function"])
-    if changes is None:
-        return None
-    changes[arg] = arg.with_changes(value=cst.Name("training"))
-    return _fix(fctx, "Pass `training=training` instead of `training=True`", changes, False)
+    """`self.bn(x, training=True)` -> `training=training` (unsafe)."""
+    return _pass_own_training(fctx, report, "Pass `training=training` instead of `training=True`")
 
 
 CallLosesTraining.fixers = {
