@@ -48,20 +48,35 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular_file(path: str, limit: int) -> bytes:
-    """The bytes of `path` (str or bytes path), at most `limit` bytes.
-
-    Opened with O_NONBLOCK so that a FIFO swapped in after any earlier check
-    cannot block, then checked with fstat on the open descriptor (no race).
-    Raises NotRegularFile, TooLarge (from the size fstat reports, before
-    reading, or when the file grew past the limit while being read), or
-    another OSError from open/read (TooLarge is not an OSError)."""
+def _open_regular(path, follow: bool = True):
+    """(fd, stat) of `path` opened read-only with O_NONBLOCK, so that a FIFO
+    swapped in after any earlier check cannot block, then checked with fstat
+    on the open descriptor (no race). With follow=False a symlink fails to
+    open (O_NOFOLLOW, an OSError). The caller closes fd. Raises
+    NotRegularFile (fd already closed) or another OSError from open."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(f"is {file_kind(st.st_mode)}, not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def read_regular_file(path: str, limit: int, follow: bool = True) -> bytes:
+    """The bytes of `path` (str or bytes path), at most `limit` bytes.
+
+    Raises NotRegularFile, TooLarge (from the size fstat reports, before
+    reading, or when the file grew past the limit while being read), or
+    another OSError from open/read (TooLarge is not an OSError); with
+    follow=False a symlink is an OSError (see _open_regular)."""
+    fd, st = _open_regular(path, follow)
+    try:
         if st.st_size > limit:
             raise TooLarge(st.st_size, limit)
         with os.fdopen(fd, "rb", closefd=False) as fh:
@@ -76,12 +91,8 @@ def windows(path: str, size: int, overlap: int, budget: int) -> Iterator[bytes]:
     bytes (the last `overlap` bytes of the previous piece come first), until
     EOF or until `budget` bytes were read; memory stays O(size + overlap).
     Raises NotRegularFile or another OSError like read_regular_file."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
+    fd, _ = _open_regular(path)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotRegularFile(f"is {file_kind(st.st_mode)}, not a regular file")
         with os.fdopen(fd, "rb", closefd=False) as fh:
             tail = b""
             read = 0

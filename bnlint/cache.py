@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from . import __version__
+from .bounded import TooLarge, read_regular_file
 from .config import Config
 from .finding import Finding
 from .flavour import installed_flavour
@@ -82,30 +83,12 @@ def default_cache_dir(project_root: str) -> Path:
 def read_bounded(path: str, limit: int, follow: bool = False) -> Optional[bytes]:
     """The bytes of the regular file at `path` if it has at most `limit`
     bytes, else None (missing, too large, a directory, FIFO, device or
-    socket, or a symlink when not `follow`). Never blocks on a FIFO."""
-    flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | (0 if follow else _NOFOLLOW)
+    socket, or a symlink when not `follow`). Never blocks on a FIFO
+    (bounded.read_regular_file)."""
     try:
-        fd = os.open(path, flags)
-    except (OSError, ValueError):
+        return read_regular_file(path, limit, follow=follow)
+    except (OSError, ValueError, TooLarge):
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-            return None
-        chunks, size = [], 0
-        while True:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:  # grew while being read
-                return None
-        return b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _secret_ok(st: os.stat_result) -> bool:
