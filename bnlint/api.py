@@ -147,9 +147,16 @@ def load_yaml(path) -> dict:
         return yaml.load(fh, Loader=SAFE_LOADER) or {}
 
 
+@lru_cache(maxsize=1)
+def api_tables() -> dict:
+    """rules/api.yaml as parsed YAML, read once per process (load_api and
+    the BN1xx rules' tables both read it; callers must not change it)."""
+    return load_yaml(rules_dir() / "api.yaml")
+
+
 @lru_cache(maxsize=8)
 def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
-    data = load_yaml(rules_dir() / "api.yaml")
+    data = api_tables()
     builders = {
         name: BatchNormBuilder(name, spec["training_arg"], bool(spec["training_default"]))
         for name, spec in (data.get("tf1_batch_norm_builders") or {}).items()

@@ -75,7 +75,7 @@ class KerasBatchNormUpdateOps(Rule):
     def stage1(cls, api):
         t = family_tables(api)
         return (re.compile(words(t.update_ops_keys | {k.lower() for k in t.update_ops_keys})),
-                re.compile(rb"BatchNormalization|Sequential|Model|applications|load_model"))
+                re.compile(words({"BatchNormalization"} | t.keras_model_words)))
 
     @classmethod
     def applies(cls, model: SemanticModel) -> bool:

@@ -45,8 +45,7 @@ class KerasLayerInGraphWithoutTraining(Rule):
     def stage1(cls, api):
         t = family_tables(api)
         markers = {last(n) for n in t.tf1_graph_markers | t.estimators}
-        layers = {last(n) for n in api.mode_sensitive | api.extra_mode_sensitive} | \
-            {"Sequential", "Model", "applications", "load_model"}
+        layers = {last(n) for n in api.mode_sensitive | api.extra_mode_sensitive} | t.keras_model_words
         train = set(api.train_op_methods) | set(api.gradient_methods) | {"gradients"} | \
             {last(n) for n in t.estimator_specs}  # the value must reach one of these
         return (re.compile(words(markers)), re.compile(words(layers)), re.compile(words(train)))

@@ -1,9 +1,9 @@
 """The BN1xx rules' TF/Keras tables: the "wider family" section of
 rules/api.yaml, folded onto canonical names with the Api's prefixes.
 
-A leaf module: it reads YAML and knows nothing of the rules. The facts
-behind each table (and where they were measured) are written next to it in
-api.yaml.
+It reads api.yaml through api.api_tables (parsed once per process) and
+knows nothing of the rules. The facts behind each table (and where they
+were measured) are written next to it in api.yaml.
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import FrozenSet
 
-import yaml
-
-from ..api import Api
-from ..resources import rules_dir
+from ..api import Api, api_tables
 
 _NAMES = (
     "tf1_graph_markers", "estimators", "estimator_specs", "savers", "trainable_variable_lists",
@@ -26,6 +23,7 @@ _NAMES = (
 _WORDS = (
     "update_ops_keys", "keras_update_attributes", "trainable_collection_keys", "fit_methods",
     "evaluate_methods", "stateless_call_methods", "backward_methods", "optimizer_step_methods",
+    "keras_model_words",
 )
 
 
@@ -58,14 +56,14 @@ class FamilyTables:
     stateless_call_methods: FrozenSet[str]
     backward_methods: FrozenSet[str]
     optimizer_step_methods: FrozenSet[str]
+    keras_model_words: FrozenSet[str]
 
 
 @lru_cache(maxsize=8)
 def family_tables(api: Api) -> FamilyTables:
     """The tables for `api` (its canonical folding); raises OSError or
     yaml.YAMLError only if the shipped api.yaml is missing or broken."""
-    with open(rules_dir() / "api.yaml", "r", encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = api_tables()
     values = {key: frozenset(api.canonical(str(x)) for x in data.get(key) or []) for key in _NAMES}
     values.update({key: frozenset(str(x) for x in data.get(key) or []) for key in _WORDS})
     return FamilyTables(**values)
