@@ -29,7 +29,6 @@ import re
 from enum import Enum
 from typing import Dict, List, Optional, Set
 
-from ..semantic import SemanticModel
 from ..semantic.resolve import dotted
 from ..semantic.scopes import Scope, ScopeKind
 from .base import Rule, kwarg, last, words
@@ -70,10 +69,6 @@ class HandMadeBatchNorm(Rule):
         t = family_tables(api)
         return (re.compile(words({last(n) for n in t.moments_functions})),
                 re.compile(words({last(n) for n in t.nn_batch_norm_functions})))
-
-    @classmethod
-    def applies(cls, model: SemanticModel) -> bool:
-        return True
 
     def check(self) -> None:
         ctx = self.ctx

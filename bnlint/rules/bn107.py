@@ -25,7 +25,6 @@ import re
 from enum import Enum
 from typing import List, Optional, Set
 
-from ..semantic import SemanticModel
 from ..semantic.resolve import dotted
 from ..semantic.scopes import ScopeKind
 from ..semantic.values import is_const
@@ -52,10 +51,6 @@ class IsTrainingNeverFedFalse(Rule):
     def stage1(cls, api):
         return (re.compile(words({last(n) for n in family_tables(api).placeholders_with_default})),
                 re.compile(rb"\brun\s*\(|\.eval\s*\("))
-
-    @classmethod
-    def applies(cls, model: SemanticModel) -> bool:
-        return True
 
     def check(self) -> None:
         ctx = self.ctx

@@ -25,7 +25,6 @@ import re
 from enum import Enum
 from typing import Optional, Set
 
-from ..semantic import SemanticModel
 from ..semantic.callgraph import bound_argument
 from ..semantic.scopes import Scope
 from ..semantic.values import Contents, is_const
@@ -52,10 +51,6 @@ class FunctionalTrainingTrue(Rule):
     def stage1(cls, api):
         names = {last(n) for n in api.batch_norm} | {"applications"}
         return (re.compile(words(names)), re.compile(rb"training\s*=\s*True\b"))
-
-    @classmethod
-    def applies(cls, model: SemanticModel) -> bool:
-        return True
 
     def check(self) -> None:
         ctx = self.ctx

@@ -24,7 +24,6 @@ import re
 from enum import Enum
 from typing import Optional, Set
 
-from ..semantic import SemanticModel
 from ..semantic.scopes import Scope, ScopeKind
 from ..semantic.values import Contents, is_const
 from .base import Rule, has_star_kwargs, kwarg, last, passes_training, words
@@ -49,10 +48,6 @@ class KerasLayerInGraphWithoutTraining(Rule):
         train = set(api.train_op_methods) | set(api.gradient_methods) | {"gradients"} | \
             {last(n) for n in t.estimator_specs}  # the value must reach one of these
         return (re.compile(words(markers)), re.compile(words(layers)), re.compile(words(train)))
-
-    @classmethod
-    def applies(cls, model: SemanticModel) -> bool:
-        return True
 
     def check(self) -> None:
         ctx = self.ctx

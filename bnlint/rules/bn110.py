@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from ..semantic import SemanticModel
 from .base import Rule, has_star, kwarg, last, words
 from .flow import Flow, in_keras_call, train_op_sinks
 
@@ -36,10 +35,6 @@ class Tf1BuilderWithoutTraining(Rule):
         builders = {last(n) for n, b in api.tf1_builders.items() if not b.training_default}
         methods = set(api.train_op_methods) | set(api.gradient_methods) | {"gradients"}
         return (re.compile(words(builders)), re.compile(words(methods)))
-
-    @classmethod
-    def applies(cls, model: SemanticModel) -> bool:
-        return True
 
     def check(self) -> None:
         ctx = self.ctx
