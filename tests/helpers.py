@@ -48,3 +48,20 @@ def found(findings) -> Set[Tuple[int, str]]:
 
 def codes(findings) -> List[str]:
     return [f.code for f in findings]
+
+
+# A training step whose tape calls a batch-norm model without training: one
+# BN001 at line 8 (`net(x)`, columns 16-22). Shared by the CLI tests.
+TAPE = textwrap.dedent("""\
+    import tensorflow as tf
+
+    net = tf.keras.Sequential([tf.keras.layers.Dense(4), tf.keras.layers.BatchNormalization()])
+    opt = tf.keras.optimizers.Adam()
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            pred = net(x)
+            loss = tf.reduce_mean((pred - y) ** 2)
+        grads = tape.gradient(loss, net.trainable_variables)
+        opt.apply_gradients(zip(grads, net.trainable_variables))
+""")

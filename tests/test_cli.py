@@ -11,21 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_bnlint
+from helpers import TAPE
 
 # One file per core rule, each with exactly one finding at a known place.
-TAPE = textwrap.dedent("""\
-    import tensorflow as tf
-
-    net = tf.keras.Sequential([tf.keras.layers.Dense(4), tf.keras.layers.BatchNormalization()])
-    opt = tf.keras.optimizers.Adam()
-
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            pred = net(x)
-            loss = tf.reduce_mean((pred - y) ** 2)
-        grads = tape.gradient(loss, net.trainable_variables)
-        opt.apply_gradients(zip(grads, net.trainable_variables))
-""")
 TAPE_AT = (8, 16, 8, 22)  # net(x): line, column, end_line, end_column (1-based)
 
 SUBCLASS = textwrap.dedent("""\

@@ -6,27 +6,14 @@ import io
 import json
 import os
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from bnlint import cli
 from bnlint.config import Config, known_codes, settings_for
+from helpers import TAPE
 
-TAPE = textwrap.dedent("""\
-    import tensorflow as tf
-
-    net = tf.keras.Sequential([tf.keras.layers.Dense(4), tf.keras.layers.BatchNormalization()])
-    opt = tf.keras.optimizers.Adam()
-
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            pred = net(x)
-            loss = tf.reduce_mean((pred - y) ** 2)
-        grads = tape.gradient(loss, net.trainable_variables)
-        opt.apply_gradients(zip(grads, net.trainable_variables))
-""")
 TAPE_LINE = 8
 
 
