@@ -118,16 +118,16 @@ def _line_of(lines: _Lines, offset: int) -> int:
     return bisect.bisect_right(lines.starts, offset)
 
 
-def _parse(code: str) -> Optional[str]:
+def _parse(code: str) -> Tuple[Optional[ast.Module], Optional[str]]:
+    """(tree, None) for code that parses, else (None, the reason)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(code)
+            return ast.parse(code), None
     except SyntaxError as exc:
-        return f"the fixed code does not parse ({exc.msg})"
+        return None, f"the fixed code does not parse ({exc.msg})"
     except (ValueError, RecursionError, MemoryError) as exc:
-        return f"the fixed code does not parse ({type(exc).__name__})"
-    return None
+        return None, f"the fixed code does not parse ({type(exc).__name__})"
 
 
 def _callee_name(func: ast.expr) -> str:
@@ -184,7 +184,7 @@ def check_fix(fix: Fix, source: str, tree: Optional[ast.Module] = None) -> Optio
     prefix = source[lines.line_start(start):start]
     indent = prefix if not prefix.strip() else prefix[:len(prefix) - len(prefix.lstrip())]
     code = f"if 1:\n{indent}{text}" if indent else text
-    reason = _parse(code)
+    new_tree, reason = _parse(code)
     if reason is not None:
         return reason
     api = load_api()
@@ -193,7 +193,6 @@ def check_fix(fix: Fix, source: str, tree: Optional[ast.Module] = None) -> Optio
 
     exempt = frozenset(name.rsplit(".", 1)[-1] for name in api.tf1_builders) | \
         family_tables(api).stateless_call_methods
-    new_tree = ast.parse(code)
     if _twice(new_tree, params, exempt) > _twice(old, params, exempt):
         return "a call would get an argument twice (by position and by keyword)"
     return None
