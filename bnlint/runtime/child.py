@@ -2,8 +2,9 @@
 
 Started by launcher.py as `python -c <bootstrap> --result FILE --max-steps N
 [--module] -- TARGET ARGS...`. TensorFlow is not imported here: the hooks are
-applied when the script's own imports of tensorflow / keras / tf_keras finish
-(import_hook.py). The script runs as `__main__` with its own argv and
+applied when the script's own imports of tensorflow / jax / torch / keras /
+tf_keras finish (import_hook.py), and Keras 3 on JAX or PyTorch never loads
+TensorFlow. The script runs as `__main__` with its own argv and
 sys.path[0], like `python TARGET ARGS` or `python -m TARGET ARGS`.
 """
 
@@ -52,7 +53,19 @@ def _install_hooks() -> None:
 
         instrument_tf_keras(module)
 
+    def on_jax(module):
+        from .jax_hooks import instrument_jax
+
+        instrument_jax(module)
+
+    def on_torch(module):
+        from .torch_hooks import instrument_torch
+
+        instrument_torch(module)
+
     finder.add("tensorflow", on_tensorflow)
+    finder.add("jax", on_jax)  # before keras: Keras 3's JAX trainer binds `jax.jit` on import
+    finder.add("torch", on_torch)
     finder.add("keras", on_keras)
     finder.add("tf_keras", on_tf_keras)
     finder.wrap("tensorflow", native_log.once)

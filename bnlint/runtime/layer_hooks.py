@@ -10,6 +10,14 @@ statistics are also compared across steps (recorder.py).
 `Layer.__call__` is wrapped too, cheaply: the outermost call from user code
 records its site, so a static finding on a model call that ran but held no
 mode-sensitive layer can be told apart from one that never ran.
+
+TensorFlow is imported only for the flavours that run on it (tf_keras, and
+Keras 3 whose backend is "tensorflow"): under Keras 3 on JAX or PyTorch the
+user's process never loads it. There a call is traced when it runs inside
+a `jax.jit` function being traced (jax_hooks.py), and the moving statistics
+are read only on PyTorch, whose variables hold the values eagerly (JAX
+keeps the state in the arrays the training function passes around, so the
+variables say nothing about it).
 """
 
 from __future__ import annotations
@@ -20,8 +28,6 @@ import sys
 import threading
 
 import numpy as np
-from tensorflow.python.eager import context as _context
-from tensorflow.python.framework import ops as _ops
 
 from . import recorder as _rec
 from .sites import user_calls
@@ -66,7 +72,44 @@ def _in_symbolic_scope() -> bool:
     return in_symbolic_scope()
 
 
-def _mode_hook(kind: str, flavour: str):
+def _tensorflow():
+    """TensorFlow's eager context and ops modules; only for flavours on TF."""
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import ops
+
+    return context, ops
+
+
+def _mode_hook(kind: str, flavour: str, backend: str = "tensorflow"):
+    """The hook around `call` of a mode-sensitive layer class; `backend` is
+    Keras 3's backend ("tensorflow", "jax", "torch", "numpy"), or
+    "tensorflow" for tf_keras."""
+    if backend == "tensorflow":
+        context, ops = _tensorflow()
+        return _tf_mode_hook(kind, flavour, context, ops)
+    reader = _read_moving_stats if kind == _rec.BN_KIND and backend == "torch" else None
+
+    def hook(original, layer, training, args, kwargs):
+        rec = _rec.RECORDER
+        if rec is not None:
+            try:
+                if _in_symbolic_scope():  # building a model or inferring shapes, not a run
+                    return original(*args, **kwargs)
+                state = rec.layer_state(layer, kind, flavour, reader)
+                traced = bool(rec.function_stack)
+                if state.baseline is None and state.reader is not None and not traced:
+                    rec.take_baseline(state)
+                caller = sys._getframe(1)
+                rec.layer_called(state, describe_training(training), caller, traced,
+                                 lambda: user_calls(caller, _WRAPPER_CODE, _passed_training))
+            except Exception as exc:  # never break the user's model
+                rec.internal_error(f"layer hook failed: {type(exc).__name__}: {exc}")
+        return original(*args, **kwargs)
+
+    return hook
+
+
+def _tf_mode_hook(kind: str, flavour: str, context, ops):
     reader = _read_moving_stats if kind == _rec.BN_KIND else None
 
     def hook(original, layer, training, args, kwargs):
@@ -74,8 +117,8 @@ def _mode_hook(kind: str, flavour: str):
         if rec is not None:
             try:
                 state = rec.layer_state(layer, kind, flavour, reader)
-                eager = _context.executing_eagerly()
-                if not eager and not rec.function_stack and _ops.executing_eagerly_outside_functions():
+                eager = context.executing_eagerly()
+                if not eager and not rec.function_stack and ops.executing_eagerly_outside_functions():
                     # A symbolic call while Keras builds a model (functional
                     # construction, shape inference), not a real run.
                     return original(*args, **kwargs)
@@ -85,7 +128,7 @@ def _mode_hook(kind: str, flavour: str):
                     if eager:
                         rec.take_baseline(state)
                     elif rec.function_stack:
-                        with _ops.init_scope():
+                        with ops.init_scope():
                             rec.take_baseline(state)
                     else:  # a TF1 graph: the session reads the statistics
                         state.reader = None
@@ -157,12 +200,12 @@ def _passed_training(frame) -> str:
         return "unknown"
 
 
-def _patch_call(cls, kind: str, flavour: str) -> None:
+def _patch_call(cls, kind: str, flavour: str, backend: str = "tensorflow") -> None:
     owner = next((c for c in cls.__mro__ if "call" in c.__dict__), None)
     if owner is None or owner in _patched:
         return
     _patched.add(owner)
-    owner.call = same_signature(owner.__dict__["call"], _mode_hook(kind, flavour), "training")
+    owner.call = same_signature(owner.__dict__["call"], _mode_hook(kind, flavour, backend), "training")
 
 
 def _patch_site(cls) -> None:
@@ -172,23 +215,37 @@ def _patch_site(cls) -> None:
     cls.__call__ = _site_wrapper(cls.__dict__["__call__"])
 
 
-def _patch_layers(layers_module, flavour: str) -> None:
+def _patch_layers(layers_module, flavour: str, backend: str = "tensorflow") -> None:
     for names, kind in ((BATCH_NORM_NAMES, _rec.BN_KIND), (DROPOUT_NAMES, _rec.DROPOUT_KIND)):
         for name in names:
             cls = getattr(layers_module, name, None)
             if isinstance(cls, type):
-                _patch_call(cls, kind, flavour)
+                _patch_call(cls, kind, flavour, backend)
+
+
+def keras3_flavour(backend: str) -> str:
+    """The flavour name of Keras 3 on `backend`: "keras3" on TensorFlow (as
+    before backends were told apart), else e.g. "keras3-jax"."""
+    return "keras3" if backend == "tensorflow" else f"keras3-{backend}"
 
 
 def instrument_keras3(keras_module) -> None:
+    """Patch Keras 3 through its own modules (layers, Layer, BaseOptimizer);
+    TensorFlow is imported only when `keras.backend.backend()` is it."""
     from keras.src.layers import layer as layer_module
     from keras.src.optimizers import base_optimizer
 
     from .step_hooks import patch_optimizer_method
 
-    _patch_layers(keras_module.layers, "keras3")
+    backend = keras_module.backend.backend()
+    _patch_layers(keras_module.layers, keras3_flavour(backend), backend)
     _patch_site(layer_module.Layer)
     patch_optimizer_method(base_optimizer.BaseOptimizer, "apply")
+    if backend == "torch":
+        from .torch_hooks import torch_grad_enabled
+
+        if _rec.RECORDER is not None:
+            _rec.RECORDER.gradient_checks.append(torch_grad_enabled)
 
 
 def instrument_tf_keras(tf_keras_module) -> None:

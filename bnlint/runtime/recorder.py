@@ -82,7 +82,9 @@ class Recorder:
         # same key -> (where the mode was lost, where it was set), see sites.py
         self.call_sites: Dict[Tuple, Tuple[Optional[Tuple[str, int]], Optional[Tuple[str, int]]]] = {}
         self.sites: Dict[Tuple[str, int], int] = {}  # user call of any Keras layer -> count
-        self.tape_depth = 0
+        self.tape_depth = 0  # open GradientTapes, and running jax.grad / value_and_grad functions
+        # more ways of being in code that records gradients (PyTorch: grad mode on)
+        self.gradient_checks: List[Callable[[], bool]] = []
         self.function_stack: List[int] = []  # ids of tf.function objects being called
         self.step_functions: Dict[int, int] = {}  # fn id -> steps it ran
         self.function_layers: Dict[int, Set[int]] = {}  # fn id -> lids traced inside it
@@ -122,7 +124,7 @@ class Recorder:
         on the stack (sites.user_calls), asked once per distinct call path."""
         frames = tuple(user_frames(frame))
         fn = self.function_stack[0] if (traced and self.function_stack) else None
-        key = (state.lid, training, frames, self.tape_depth > 0, fn)
+        key = (state.lid, training, frames, self.in_gradient_context(), fn)
         entry = self.calls.get(key)
         if entry is None:
             self.calls[key] = [1, self.steps + 1]
@@ -134,8 +136,21 @@ class Recorder:
             entry[0] += 1
         if fn is not None:
             self.function_layers.setdefault(fn, set()).add(state.lid)
-        elif self.tape_depth > 0:
+        elif key[3]:
             self.eager_touched.add(state.lid)
+
+    def in_gradient_context(self) -> bool:
+        """Inside a GradientTape, a running `jax.grad` function, or (Keras 3
+        on PyTorch) with torch's grad mode on."""
+        if self.tape_depth > 0:
+            return True
+        for check in self.gradient_checks:
+            try:
+                if check():
+                    return True
+            except Exception:
+                pass
+        return False
 
     def site_called(self, frame) -> None:
         try:
@@ -188,9 +203,8 @@ class Recorder:
         if layer is None:
             return
         state.trainable = bool(getattr(layer, "trainable", True))
-        if state.reader is None:
-            if state.kind == DROPOUT_KIND:
-                state.steps_seen += 1
+        if state.reader is None:  # it took part; its statistics cannot be read here (JAX)
+            state.steps_seen += 1
             return
         try:
             now = state.reader(layer)

@@ -1,11 +1,16 @@
 """Counting optimizer steps, and stopping the user's loop after --max-steps.
 
 A step is one application of gradients. Eagerly that is one call of the
-optimizer's apply method. Under `tf.function` the optimizer's Python code
-runs only while tracing, so the traced function is marked as a step function
-and each later call of it counts as one step; layers traced inside it take
-part in each of those steps. `GradientTape` entry/exit is tracked so eager
-layer calls inside a tape can be told from evaluation calls.
+optimizer's apply method (Keras, TF1's `Optimizer`, or, on PyTorch, a
+`torch.optim` optimizer's `step`: torch_hooks.py). Under `tf.function` or
+`jax.jit` the optimizer's Python code runs only while tracing, so the traced
+function is marked as a step function and each later call of it counts as
+one step (`call_step_function`); layers traced inside it take part in each
+of those steps. `GradientTape` entry/exit is tracked so eager layer calls
+inside a tape can be told from evaluation calls.
+
+Importing this module does not import TensorFlow: whether TF is in graph
+mode is asked only when TF is already loaded.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ _marked_functions = set()  # ids of tf.function objects whose trace applied grad
 
 
 def _executing_eagerly() -> bool:
-    from tensorflow.python.eager import context
-
-    return context.executing_eagerly()
+    """False only in a TF graph (TF1 graph code or a tf.function trace); a
+    process without TensorFlow loaded is always eager."""
+    context = sys.modules.get("tensorflow.python.eager.context")
+    return context is None or context.executing_eagerly()
 
 
 def patch_optimizer_method(cls, name: str) -> None:
@@ -41,9 +47,10 @@ def patch_optimizer_method(cls, name: str) -> None:
         depth = getattr(_apply_depth, "n", 0)
         if rec is None or depth > 0:
             return original(self, *args, **kwargs)
-        if not _executing_eagerly():
-            if rec.function_stack:  # tracing a tf.function: its calls are the steps
-                _marked_functions.add(rec.function_stack[0])
+        if rec.function_stack:  # inside a tf.function / jax.jit call: its calls are the steps
+            _marked_functions.add(rec.function_stack[0])
+            return original(self, *args, **kwargs)
+        if not _executing_eagerly():  # a TF1 graph: graph_hooks counts the Session.run
             return original(self, *args, **kwargs)
         rec.step_starting()
         _apply_depth.n = depth + 1
@@ -72,25 +79,33 @@ def instrument_tensorflow(tf_module) -> None:
     _patch_autograph_loader(loader)
 
 
+def call_step_function(fid: int, kind: str, call, *args, **kwargs):
+    """Call a compiled function (`call(*args, **kwargs)`) whose id is `fid`:
+    while it runs it is on the recorder's function stack, so an optimizer
+    apply traced inside marks it; every call of a marked function is one
+    step of `kind` ("tf.function", "jax.jit"). Calls inside another one
+    are left alone (the outermost is the step)."""
+    rec = _rec.RECORDER
+    if rec is None or rec.function_stack or not _executing_eagerly():
+        return call(*args, **kwargs)
+    if fid in _marked_functions:
+        rec.step_starting()
+    rec.function_stack.append(fid)
+    try:
+        result = call(*args, **kwargs)
+    finally:
+        rec.function_stack.pop()
+    if fid in _marked_functions:
+        rec.step_finished(kind, fid)
+    return result
+
+
 def _patch_function_call(cls) -> None:
     original = cls.__call__
 
     @functools.wraps(original)
     def __call__(self, *args, **kwargs):
-        rec = _rec.RECORDER
-        if rec is None or rec.function_stack or not _executing_eagerly():
-            return original(self, *args, **kwargs)
-        fid = id(self)
-        if fid in _marked_functions:
-            rec.step_starting()
-        rec.function_stack.append(fid)
-        try:
-            result = original(self, *args, **kwargs)
-        finally:
-            rec.function_stack.pop()
-        if fid in _marked_functions:
-            rec.step_finished("tf.function", fid)
-        return result
+        return call_step_function(id(self), "tf.function", original, self, *args, **kwargs)
 
     __call__.__module__ = original.__module__
     cls.__call__ = __call__
