@@ -1,5 +1,5 @@
 """What a call in the user's source passes as `training`: a literal or not;
-and which GradientTape blocks enclose a line.
+which GradientTape blocks enclose a line, and which lines a `with` block spans.
 
 A batch norm that only ever ran with training=True has moving statistics
 that this program never reads. When the True is written at the call
@@ -63,6 +63,21 @@ def enclosing_tapes(path: str, line: int) -> Optional[List[Tuple[int, int]]]:
                 and node.body and node.body[0].lineno <= line <= (node.end_lineno or line)):
             out.append((node.lineno, max(node.lineno, node.body[0].lineno - 1)))
     return out
+
+
+def with_block(path: str, line: int) -> Optional[Tuple[int, int]]:
+    """(first, last) lines (1-based) of the innermost `with` statement whose
+    header holds `line`, body included; None if there is none or the file
+    cannot be read or parsed."""
+    nodes = _nodes(path)
+    if nodes is None:
+        return None
+    best = None
+    for node in nodes:
+        if isinstance(node, (ast.With, ast.AsyncWith)) and node.body:
+            if node.lineno <= line < node.body[0].lineno and (best is None or node.lineno >= best[0]):
+                best = (node.lineno, node.end_lineno or node.lineno)
+    return best
 
 
 def _passed(call: ast.Call) -> Optional[ast.expr]:

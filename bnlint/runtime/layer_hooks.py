@@ -223,6 +223,39 @@ def _patch_layers(layers_module, flavour: str, backend: str = "tensorflow") -> N
                 _patch_call(cls, kind, flavour, backend)
 
 
+def _stateless_wrapper(original):
+    """Around Keras 3's `Layer.stateless_call(trainable, non_trainable, ...)`:
+    for each batch norm layer instrumented so far whose moving statistics
+    are among `non_trainable`, note whether the returned state holds them as
+    passed in (the same objects: nothing assigned them, also when traced by
+    `jax.jit`) or updated (recorder.stateless_state)."""
+    @functools.wraps(original)
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args, **kwargs):
+        result = original(self, trainable_variables, non_trainable_variables, *args, **kwargs)
+        rec = _rec.RECORDER
+        if rec is not None:
+            try:
+                _note_stateless(rec, self, list(non_trainable_variables), list(result[1]))
+            except Exception as exc:
+                rec.internal_error(f"stateless_call hook failed: {type(exc).__name__}: {exc}")
+        return result
+
+    stateless_call.__module__ = original.__module__
+    return stateless_call
+
+
+def _note_stateless(rec, model, before, after) -> None:
+    position = {id(v): i for i, v in enumerate(model.non_trainable_variables)}
+    for state in list(rec.layers.values()):
+        layer = state.ref()
+        if state.kind != _rec.BN_KIND or layer is None:
+            continue
+        indices = [position.get(id(getattr(layer, name, None))) for name in ("moving_mean", "moving_variance")]
+        if None in indices or max(indices) >= min(len(before), len(after)):
+            continue
+        rec.stateless_state(state, all(after[i] is before[i] for i in indices))
+
+
 def keras3_flavour(backend: str) -> str:
     """The flavour name of Keras 3 on `backend`: "keras3" on TensorFlow (as
     before backends were told apart), else e.g. "keras3-jax"."""
@@ -241,6 +274,9 @@ def instrument_keras3(keras_module) -> None:
     _patch_layers(keras_module.layers, keras3_flavour(backend), backend)
     _patch_site(layer_module.Layer)
     patch_optimizer_method(base_optimizer.BaseOptimizer, "apply")
+    if backend != "tensorflow" and ("stateless_call", layer_module.Layer) not in _patched:
+        _patched.add(("stateless_call", layer_module.Layer))
+        layer_module.Layer.stateless_call = _stateless_wrapper(layer_module.Layer.stateless_call)
     if backend == "torch":
         from .torch_hooks import torch_grad_enabled
 

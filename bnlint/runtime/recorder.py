@@ -38,7 +38,8 @@ DROPOUT_KIND = "dropout"
 
 class LayerState:
     __slots__ = ("lid", "ref", "name", "cls", "kind", "flavour", "baseline", "steps_seen",
-                 "steps_changed", "reader", "trainable", "graph_vars", "at_init")
+                 "steps_changed", "reader", "trainable", "graph_vars", "at_init",
+                 "stateless_kept", "stateless_updated")
 
     def __init__(self, lid: int, layer, kind: str, flavour: str, reader: Optional[Callable]):
         self.lid = lid
@@ -54,6 +55,8 @@ class LayerState:
         self.trainable = bool(getattr(layer, "trainable", True))
         self.graph_vars = None  # TF1: (moving_mean, moving_variance), kept alive for the session
         self.at_init = None  # moving_mean all 0 and moving_variance all 1 at the last look
+        self.stateless_kept = 0  # Keras 3 stateless_call returned its statistics as passed in
+        self.stateless_updated = 0  # ... returned new values for them
 
 
 def _at_init(stats) -> bool:
@@ -217,6 +220,14 @@ class Recorder:
             state.steps_changed += 1
         state.baseline = now
 
+    def stateless_state(self, state: LayerState, kept: bool) -> None:
+        """A Keras 3 `stateless_call` ran `state`'s layer and returned its
+        moving statistics as passed in (`kept`) or updated."""
+        if kept:
+            state.stateless_kept += 1
+        else:
+            state.stateless_updated += 1
+
     def graph_step(self, states: List[LayerState], before: List[Tuple], after: List[Tuple]) -> None:
         """A TF1 train-op run: the session read the stats before and after."""
         for state, a, b in zip(states, before, after):
@@ -261,6 +272,7 @@ class Recorder:
                 "trainable": s.trainable, "steps_seen": s.steps_seen, "steps_changed": s.steps_changed,
                 "stats_readable": s.reader is not None or s.kind == DROPOUT_KIND or s.graph_vars is not None,
                 "stats_at_initial_values": s.at_init,
+                "stateless_kept": s.stateless_kept, "stateless_updated": s.stateless_updated,
             } for s in self.layers.values()},
             "calls": calls,
             "sites": [[f, line, n] for (f, line), n in self.sites.items()],

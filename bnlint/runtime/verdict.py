@@ -1,8 +1,19 @@
 """Judge each static finding against what the run observed.
 
 Statuses: `confirmed` (the run showed the bug), `refuted` (the code ran and
-the mode was right), `not reached` (the code, or a training step through it,
-never ran), and `unchecked` for codes the runtime has no evidence for.
+the mode was right), `not reached` (the code never ran), and `unchecked`
+when the run cannot decide: codes the runtime has no evidence for, or code
+that ran but not in the way the bug needs (e.g. never in a training step).
+A finding whose code ran is never `not reached`: the evidence says what was
+seen there.
+
+Which rules are judged how (rule codes from rules/*.yaml):
+- the mode of the layers that ran under the finding in training steps:
+  BN001, BN002, BN109 (a Keras layer in TF1 graph code or a `model_fn`
+  without `training`), BN110 (a TF1 builder without `training`), BN111
+  (Keras 3 `stateless_call` without `training=True` under `jax.grad`);
+- the TF1 train op built at or under the finding: BN003, BN101 (Keras batch
+  norm relying on the empty UPDATE_OPS).
 Runtime-only findings (BN801) are batch norm layers that took part in steps
 that applied gradients yet never changed their moving statistics, and TF1
 train ops that ran without the update ops while the statistics stayed put,
@@ -16,13 +27,16 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..finding import Finding
-from .call_source import enclosing_tapes, literal_training
+from .call_source import enclosing_tapes, literal_training, with_block
 
 CONFIRMED, REFUTED, NOT_REACHED, UNCHECKED, NEW = "confirmed", "refuted", "not reached", "unchecked", "new"
 RUNTIME_CODE = "BN801"
 RUNTIME_NAME = "moving-stats-never-updated"
 
-_MODE_CODES = ("BN001", "BN002")
+_MODE_CODES = ("BN001", "BN002", "BN109", "BN110", "BN111")
+_TRAIN_OP_CODES = ("BN003", "BN101")
+# where the layers of a flavour compute gradients, for the evidence
+_GRADIENT_CONTEXT = {"keras3-jax": "under jax.grad", "keras3-torch": "with torch grad mode on"}
 # BN002 variants whose bug is training mode at inference, not inference in training.
 _INFERENCE_VARIANTS = ("true_default", "bn_training_true")
 _RUN_CUT_SHORT = {
@@ -84,6 +98,11 @@ class Judge:
         self.train_ops: List[Dict[str, Any]] = record.get("train_ops", [])
         self.status = record.get("status", "running")
         self.judged_train_ops: Set[str] = set()
+        # TF1 graph calls are steps through the train ops that ran with their layers
+        ran_layers = {lid for t in self.train_ops if t.get("runs") for lid in t.get("layers", [])}
+        for c in self.calls:
+            if not c["in_step"] and c["layer"] in ran_layers:
+                c["graph_step"] = True
 
     # -- helpers ---------------------------------------------------------------
     def _calls_at(self, f: Finding) -> List[Dict[str, Any]]:
@@ -129,7 +148,14 @@ class Judge:
 
     def _stats_phrase(self, lid: int) -> str:
         layer = self.layers.get(lid, {})
-        if layer.get("kind") != "batch_norm" or not layer.get("stats_readable", True):
+        if layer.get("kind") != "batch_norm":
+            return ""
+        if not layer.get("stats_readable", True):
+            kept, updated = layer.get("stateless_kept", 0), layer.get("stateless_updated", 0)
+            if kept and not updated:
+                return "; stateless_call returned moving_mean/moving_variance as passed in (unchanged)"
+            if updated and not kept:
+                return "; stateless_call returned updated moving_mean/moving_variance"
             return ""
         seen, changed = layer.get("steps_seen", 0), layer.get("steps_changed", 0)
         if not seen:
@@ -146,18 +172,48 @@ class Judge:
         if value != "tensor":
             return value
         layer = self.layers.get(call["layer"], {})
-        if layer.get("kind") == "batch_norm" and layer.get("steps_seen"):
+        if layer.get("kind") == "batch_norm" and layer.get("stats_readable", True) and layer.get("steps_seen"):
             return "True" if layer.get("steps_changed") else "False"
+        kept, updated = layer.get("stateless_kept", 0), layer.get("stateless_updated", 0)
+        if layer.get("kind") == "batch_norm" and (kept or updated) and not (kept and updated):
+            return "True" if updated else "False"
         return "tensor"
 
     # -- judging ---------------------------------------------------------------
+    def _where_computed(self, lid: int, calls: List[Dict[str, Any]]) -> str:
+        if any(c.get("graph_step") for c in calls):
+            return "in a TF1 train op's Session.run"
+        if any(c["in_tape"] for c in calls):
+            flavour = self.layers.get(lid, {}).get("flavour", "")
+            return _GRADIENT_CONTEXT.get(flavour, "inside GradientTape")
+        return "in a training step"
+
+    def _seen_here(self, calls: List[Dict[str, Any]]) -> str:
+        """What ran under a finding: layers, the training values, how often."""
+        by_layer: Dict[int, Set[str]] = {}
+        counts: Dict[int, int] = {}
+        for c in calls:
+            by_layer.setdefault(c["layer"], set()).add(c["training"])
+            counts[c["layer"]] = counts.get(c["layer"], 0) + c.get("count", 1)
+        parts = [f"{self._layer_label(lid)} ran {counts[lid]} time(s) with training={'/'.join(sorted(v))}"
+                 for lid, v in sorted(by_layer.items())[:3]]
+        more = len(by_layer) - 3
+        return "; ".join(parts) + (f" (and {more} other layer(s))" if more > 0 else "")
+
     def judge(self, f: Finding) -> Verdict:
         if f.code in _MODE_CODES:
             if f.extra.get("variant") in _INFERENCE_VARIANTS:
                 return self._judge_inference_default(f)
             return self._judge_training_mode(f)
-        if f.code == "BN003":
+        if f.code in _TRAIN_OP_CODES:
             return self._judge_train_op(f)
+        calls = self._calls_at(f)
+        if calls:  # the code ran: say what was seen, even with no check for the rule
+            return Verdict(f, UNCHECKED, "no runtime check for this rule; here "
+                           + self._seen_here(calls), sorted({c["layer"] for c in calls}))
+        runs = self._site_runs(f)
+        if runs:
+            return Verdict(f, UNCHECKED, f"no runtime check for this rule; the call here ran {runs} time(s)")
         return Verdict(f, UNCHECKED, "the runtime checker has no evidence for this rule")
 
     def _judge_training_mode(self, f: Finding) -> Verdict:
@@ -168,11 +224,13 @@ class Judge:
                 return Verdict(f, REFUTED, f"the call ran {runs} time(s) but no BatchNormalization "
                                            "or Dropout layer ran under it")
             return self._nothing_seen(f)
-        in_step = [c for c in calls if c["in_step"]]
-        if not in_step:
-            return Verdict(f, NOT_REACHED, self._not_reached(
-                "mode-sensitive layers ran here, but never in a step that applied gradients"),
-                sorted({c["layer"] for c in calls}))
+        in_step = [c for c in calls if c["in_step"] or c.get("graph_step")]
+        if not in_step:  # the code ran, only not in a training step: say what was seen
+            steps = self.record.get("steps", 0)
+            why = (f"in none of the run's {steps} step(s) that applied gradients" if steps
+                   else "and the run applied no gradients")
+            return Verdict(f, UNCHECKED, self._not_reached(f"{self._seen_here(calls)}, but {why}"),
+                           sorted({c["layer"] for c in calls}))
         by_layer: Dict[int, Set[str]] = {}
         for c in in_step:
             by_layer.setdefault(c["layer"], set()).add(self._effective_training(c))
@@ -189,8 +247,7 @@ class Judge:
             for lid, values in sorted(bad.items()):
                 seen = self.layers.get(lid, {}).get("steps_seen", 0)
                 shown = "/".join(sorted(v for v in values if v in ("False", "None")))
-                where = "inside GradientTape" if any(c["in_tape"] for c in in_step if c["layer"] == lid) else \
-                    "in a training step"
+                where = self._where_computed(lid, [c for c in in_step if c["layer"] == lid])
                 total = max(seen, self.record.get("steps", 0))
                 parts.append(f"{self._layer_label(lid)} ran with training={shown} in {seen}/{total} "
                              f"steps that applied gradients, {where}{self._stats_phrase(lid)}")
@@ -211,11 +268,11 @@ class Judge:
         if not calls:
             return self._nothing_seen(f) if not self._site_runs(f) else Verdict(
                 f, REFUTED, "the call ran but no BatchNormalization or Dropout layer ran under it")
-        outside = [c for c in calls if not c["in_step"] and not c["in_tape"]]
+        outside = [c for c in calls if not c["in_step"] and not c["in_tape"] and not c.get("graph_step")]
         lids = sorted({c["layer"] for c in calls})
-        if not outside:
-            return Verdict(f, NOT_REACHED, "the model only ran in training steps; no inference call "
-                                           "went through this code", lids)
+        if not outside:  # it ran, only in training: the harm (inference) was not exercised
+            return Verdict(f, UNCHECKED, f"{self._seen_here(calls)}, only in training steps; no inference "
+                                         "call went through this code", lids)
         wrong = sorted({c["layer"] for c in outside if c["training"] == "True"})
         if wrong:
             return Verdict(f, CONFIRMED, f"{self._layer_label(wrong[0])} ran with training=True outside "
@@ -223,16 +280,25 @@ class Judge:
         return Verdict(f, REFUTED, "outside training steps every mode-sensitive layer here ran in "
                                    "inference mode", lids)
 
-    def _judge_train_op(self, f: Finding) -> Verdict:
+    def _train_ops_at(self, f: Finding) -> List[Dict[str, Any]]:
+        """Train ops built on the finding's lines (BN003), or, for BN101's
+        `control_dependencies(...)`, inside the `with` block it heads."""
         path, last = _real(f.filename), max(f.line, f.end_line)
-        ops = [t for t in self.train_ops if any(_frame_hits(fr, path, f.line, last) for fr in t["frames"])]
+        if f.code == "BN101":
+            block = with_block(path, f.line)
+            if block is not None:
+                last = max(last, block[1])
+        return [t for t in self.train_ops if any(_frame_hits(fr, path, f.line, last) for fr in t["frames"])]
+
+    def _judge_train_op(self, f: Finding) -> Verdict:
+        ops = self._train_ops_at(f)
         self.judged_train_ops.update(t["name"] for t in ops)
         if not ops:
             return Verdict(f, NOT_REACHED, self._not_reached("no train op was built here"))
         ran = [t for t in ops if t["runs"]]
-        if not ran:
-            return Verdict(f, NOT_REACHED, self._not_reached(
-                f"train op '{ops[0]['name']}' was built but no Session.run executed it"))
+        if not ran:  # the line ran (the op was built): not "not reached"
+            return Verdict(f, UNCHECKED, self._not_reached(
+                f"train op '{ops[0]['name']}' was built here but no Session.run executed it"))
         t = ran[0]
         lids = sorted({lid for op in ran for lid in op.get("layers", [])})
         deps = f"it depends on {t['update_ops_run']} of the graph's {t['update_ops']} UPDATE_OPS"

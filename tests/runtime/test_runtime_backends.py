@@ -1,0 +1,143 @@
+"""`bnlint confirm` on Keras 3's other backends (real JAX, real PyTorch) and
+on the TF1 members of the wider family (BN101, BN110). One child run per
+script, shared by the assertions through module-scoped fixtures.
+
+The JAX tests need `jax` (in the test extra); the PyTorch ones are marked
+`torch` and skipped when torch is absent (it is not in the extras: its
+wheels pull gigabytes of GPU libraries). See README "Runtime checker".
+"""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from test_runtime_confirm import SCRIPTS, bn_layers, evidence, expected, observed
+
+_HAVE_JAX = importlib.util.find_spec("jax") is not None and importlib.util.find_spec("keras") is not None
+_HAVE_TORCH = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("keras") is not None
+_HAVE_TF = importlib.util.find_spec("tensorflow") is not None and importlib.util.find_spec("tf_keras") is not None
+needs_jax = pytest.mark.skipif(not _HAVE_JAX, reason="needs jax and keras (pip install '.[test]')")
+needs_torch = pytest.mark.skipif(not _HAVE_TORCH, reason="needs torch (pip install torch; see README)")
+needs_tf = pytest.mark.skipif(not _HAVE_TF, reason="needs tensorflow and tf-keras (pip install '.[test]')")
+
+
+def _run(tmp_path_factory, script, *args):
+    import json
+
+    project = tmp_path_factory.mktemp("project")
+    for name in os.listdir(SCRIPTS):
+        if name.endswith(".py"):
+            shutil.copy(SCRIPTS / name, project / name)
+    env = dict(os.environ, CI="1")
+    for name in ("TF_USE_LEGACY_KERAS", "KERAS_BACKEND"):
+        env.pop(name, None)
+    proc = subprocess.run([sys.executable, "-m", "bnlint", "confirm", "--output-format", "json", *args, script],
+                          cwd=project, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.stdout, proc.stderr[-3000:]
+    return project, proc, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def jax_fit(tmp_path_factory):
+    return _run(tmp_path_factory, "jax_fit_subclass.py", "--max-steps", "5")
+
+
+@pytest.fixture(scope="module")
+def jax_loop(tmp_path_factory):
+    return _run(tmp_path_factory, "jax_loop.py", "--max-steps", "5")
+
+
+@pytest.fixture(scope="module")
+def torch_loop(tmp_path_factory):
+    return _run(tmp_path_factory, "torch_loop.py", "--max-steps", "4")
+
+
+@pytest.fixture(scope="module")
+def tf1_family(tmp_path_factory):
+    return _run(tmp_path_factory, "tf1_keras_update_ops.py", "--max-steps", "6")
+
+
+# -- Keras 3 on JAX --------------------------------------------------------------------
+
+@needs_jax
+def test_jax_fit_does_not_load_tensorflow(jax_fit):
+    project, proc, payload = jax_fit
+    assert "tensorflow loaded: False" in proc.stderr, proc.stderr[-2000:]
+    assert payload["run"]["flavours"] == ["keras3-jax"]
+
+
+@needs_jax
+def test_jax_fit_steps_are_counted_and_stopped(jax_fit):
+    project, proc, payload = jax_fit
+    # 2 epochs of 4 batches would be 8 steps; each jitted train_step call is one
+    assert payload["run"]["status"] == "step_limit" and payload["run"]["steps"] == 5
+    assert payload["run"]["errors"] == []
+
+
+@needs_jax
+def test_jax_fit_subclass_without_training_is_confirmed_not_unreached(jax_fit):
+    project, proc, payload = jax_fit
+    assert observed(payload) == expected(project, "jax_fit_subclass.py")
+    [text] = evidence(payload, "BN002")
+    assert "in 5/5 steps that applied gradients" in text and "under jax.grad" in text
+    assert payload["runtime_findings"] == []  # JAX's statistics are not read: no claim about them
+    assert proc.returncode == 1
+
+
+@needs_jax
+def test_jax_custom_loops_count_eager_and_jitted_steps(jax_loop):
+    project, proc, payload = jax_loop
+    assert "tensorflow loaded: False" in proc.stderr, proc.stderr[-2000:]
+    # 2 eager optimizer.apply steps, then 3 calls of the jitted train_step (stateless_apply)
+    assert payload["run"]["status"] == "step_limit" and payload["run"]["steps"] == 5
+    assert payload["run"]["errors"] == []
+
+
+@needs_jax
+def test_jax_stateless_call_without_training_is_confirmed_and_the_fixed_one_clean(jax_loop):
+    project, proc, payload = jax_loop
+    assert observed(payload) == expected(project, "jax_loop.py")  # nothing on the eager loop's training=True
+    [text] = evidence(payload, "BN111")
+    assert "ran with training=None in 3/5 steps" in text  # the other 2 steps were the eager loop's
+    assert "stateless_call returned moving_mean/moving_variance as passed in (unchanged)" in text
+    good, bad = bn_layers(payload)
+    assert (good["stateless_kept"], good["stateless_updated"]) == (0, 2)
+    assert bad["stateless_kept"] >= 1 and bad["stateless_updated"] == 0
+    assert proc.returncode == 1
+
+
+# -- Keras 3 on PyTorch ------------------------------------------------------------------
+
+@pytest.mark.torch
+@needs_torch
+def test_torch_loop_steps_and_bn001(torch_loop):
+    project, proc, payload = torch_loop
+    assert "tensorflow loaded: False" in proc.stderr, proc.stderr[-2000:]
+    assert payload["run"]["flavours"] == ["keras3-torch"]
+    # 2 steps of the Keras optimizer, then 2 torch.optim steps
+    assert payload["run"]["status"] == "step_limit" and payload["run"]["steps"] == 4
+    assert observed(payload) == expected(project, "torch_loop.py")
+    [text] = evidence(payload, "BN001")
+    assert "training=None in 2/4 steps" in text and "with torch grad mode on" in text
+    assert "unchanged, still 0 and 1" in text
+    good, bad = bn_layers(payload)
+    assert (good["steps_seen"], good["steps_changed"]) == (2, 2)  # the fixed loop trains its statistics
+
+
+# -- TF1 members of the wider family ---------------------------------------------------------
+
+@needs_tf
+def test_tf1_keras_bn_on_update_ops_and_builder_without_training(tf1_family):
+    project, proc, payload = tf1_family
+    assert observed(payload) == expected(project, "tf1_keras_update_ops.py", "tf1_keras_updates_fixed.py")
+    [bn101] = evidence(payload, "BN101")
+    assert "depends on 0 of the graph's 0 UPDATE_OPS" in bn101 and "unchanged" in bn101
+    [bn110] = evidence(payload, "BN110")
+    assert "training=False in 3/6 steps" in bn110 and "still 0 and 1" in bn110
+    changed = sorted(layer["steps_changed"] for layer in bn_layers(payload))
+    assert changed == [0, 0, 3, 3]  # the fixed graph's two layers moved in each of its runs
+    assert payload["run"]["status"] == "finished" and proc.returncode == 1
