@@ -1,13 +1,18 @@
 """TF1 graphs: which `Session.run` calls are training steps, and do they run
 the batch norm updates?
 
-`Optimizer.apply_gradients` (also reached through `minimize`) in graph mode
-returns the train op; its creation site is recorded. At `Session.run`, the
-fetched ops' ancestors (inputs and control inputs, transitively) are walked
-once per distinct fetch list: a fetch that depends on a recorded train op is
-a step, and the walk says how many of the graph's `UPDATE_OPS` it depends on.
-The moving statistics of the batch norm layers in that graph are read before
-and after the step with the same session.
+`Optimizer.apply_gradients` (also reached through `minimize`; TF1's
+optimizers and tf_keras' OptimizerV2, which graph-mode `fit()` uses) in
+graph mode returns the train op; its creation site is recorded. At
+`Session.run`, and at each call of a tf_keras graph function (graph-mode
+`fit()` runs `backend.function`s through a session callable, not
+`Session.run`), the fetched ops' ancestors (inputs and control inputs,
+transitively) are walked once per distinct fetch list: a fetch that depends
+on a recorded train op is a step, and the walk says how many of the graph's
+`UPDATE_OPS` it depends on. The moving statistics of the batch norm layers
+in that graph are read before and after the step with the same session.
+Train ops are told apart by graph and name (two graphs may each have a
+'GradientDescent').
 """
 
 from __future__ import annotations
@@ -20,8 +25,7 @@ from typing import Dict, List, Set, Tuple
 from . import recorder as _rec
 from .sites import user_frames
 
-_walks: Dict[Tuple, Tuple[List[str], int, int]] = {}
-_train_op_graphs: Dict[str, int] = {}  # train op name -> id(graph)
+_walks: Dict[Tuple, Tuple[List[Tuple[int, str]], int, int]] = {}
 
 
 def _ancestors(ops) -> Set[object]:
@@ -81,15 +85,16 @@ def _fetched_ops(graph, fetches) -> List[object]:
     return ops
 
 
-def _classify(graph, fetches) -> Tuple[List[str], int, int]:
-    """(train op names among the ancestors, update ops in the graph, update ops among them)."""
+def _classify(graph, fetches) -> Tuple[List[Tuple[int, str]], int, int]:
+    """(train op keys (id(graph), name) among the ancestors, update ops in
+    the graph, update ops among them)."""
     ops = _fetched_ops(graph, fetches)
     key = (id(graph), tuple(sorted(op.name for op in ops)))
     if key in _walks:
         return _walks[key]
     ancestors = _ancestors(ops)
-    names = {op.name for op in ancestors}
-    train = [n for n in names if n in _train_op_graphs and _train_op_graphs[n] == id(graph)]
+    rec = _rec.RECORDER
+    train = [key for key in ((id(graph), op.name) for op in ancestors) if key in rec.train_ops]
     updates = [getattr(u, "op", u) for u in graph.get_collection("update_ops")]
     found = sum(1 for u in updates if u in ancestors)
     _walks[key] = (train, len(updates), found)
@@ -117,18 +122,16 @@ def _read_stats(rec, original_run, session, variables):
         return None
 
 
-def instrument_graph_mode() -> None:
-    """Patch TF1's `Optimizer.apply_gradients` (records train ops built in
-    graph mode) and `BaseSession.run` (a run whose fetches depend on a train
-    op is a step: counted, bounded by --max-steps, statistics compared)."""
-    from tensorflow.python.client import session
+def record_graph_train_ops(cls, name: str) -> None:
+    """Wrap `cls.<name>` (an optimizer's apply_gradients) so that in graph
+    mode (not eager, not tracing a tf.function) the op it returns is
+    recorded as a train op with the user frames that built it."""
     from tensorflow.python.eager import context
-    from tensorflow.python.training import optimizer
 
-    from .step_hooks import patch_optimizer_method
-
-    patch_optimizer_method(optimizer.Optimizer, "apply_gradients")  # eager use counts steps
-    original_apply = optimizer.Optimizer.apply_gradients
+    if (cls, name, "graph") in _patched or name not in cls.__dict__:
+        return
+    _patched.add((cls, name, "graph"))
+    original_apply = cls.__dict__[name]
 
     @functools.wraps(original_apply)
     def apply_gradients(self, *args, **kwargs):
@@ -136,51 +139,107 @@ def instrument_graph_mode() -> None:
         if rec is None or context.executing_eagerly() or rec.function_stack:
             return original_apply(self, *args, **kwargs)  # counted by the step hook
         op = original_apply(self, *args, **kwargs)
-        name = getattr(op, "name", None)
-        if name:
-            _train_op_graphs[name] = id(op.graph)
-            rec.train_ops[name] = {
-                "name": name, "frames": [list(f) for f in user_frames(sys._getframe(1))],
+        op_name, graph = getattr(op, "name", None), getattr(op, "graph", None)
+        if op_name and graph is not None:
+            rec.train_ops[(id(graph), op_name)] = {
+                "name": op_name, "graph": id(graph),
+                "frames": [list(f) for f in user_frames(sys._getframe(1))],
                 "runs": 0, "runs_changed": 0, "update_ops": 0, "update_ops_run": 0,
                 "bn_layers": 0,
             }
         return op
 
     apply_gradients.__module__ = original_apply.__module__
-    optimizer.Optimizer.apply_gradients = apply_gradients
+    setattr(cls, name, apply_gradients)
 
+
+_patched: Set[Tuple] = set()
+_original_run = []  # BaseSession.run before the patch, to read statistics without stepping
+
+
+def _stepped(rec, session, graph, fetches, execute):
+    """`execute()` (a run of `fetches` in `graph` with `session`), counted
+    as a step with the statistics read before and after when the fetches
+    depend on a recorded train op; else just `execute()`."""
+    try:
+        train, n_updates, n_found = _classify(graph, fetches)
+    except Exception as exc:
+        # Fetches TensorFlow cannot read either: its own run reports the
+        # script's mistake. Only if it accepts them is this our failure.
+        result = execute()
+        rec.internal_error(f"could not read the fetches of Session.run: {type(exc).__name__}: {exc}")
+        return result
+    if not train:
+        return execute()
+    rec.step_starting()
+    # unpatched when instrument_graph_mode ran; else the session's own (then
+    # a read is a Session.run that depends on no train op: not a step)
+    original_run = _original_run[0] if _original_run else type(session).run
+    states = _graph_bn_states(graph)
+    variables = [s.graph_vars for s in states]
+    before = _read_stats(rec, original_run, session, variables) if session is not None else None
+    result = execute()
+    after = _read_stats(rec, original_run, session, variables) if before is not None else None
+    try:
+        _record_step(rec, train, n_updates, n_found, states, before, after)
+    except Exception as exc:
+        rec.internal_error(f"train op bookkeeping failed: {type(exc).__name__}: {exc}")
+    rec.step_finished("session")
+    return result
+
+
+def instrument_graph_mode() -> None:
+    """Patch TF1's `Optimizer.apply_gradients` (records train ops built in
+    graph mode) and `BaseSession.run` (a run whose fetches depend on a train
+    op is a step: counted, bounded by --max-steps, statistics compared)."""
+    from tensorflow.python.client import session
+    from tensorflow.python.training import optimizer
+
+    from .step_hooks import patch_optimizer_method
+
+    patch_optimizer_method(optimizer.Optimizer, "apply_gradients")  # eager use counts steps
+    record_graph_train_ops(optimizer.Optimizer, "apply_gradients")
+    if _original_run:
+        return
     original_run = session.BaseSession.run
+    _original_run.append(original_run)
 
     @functools.wraps(original_run)
     def run(self, fetches, *args, **kwargs):
         rec = _rec.RECORDER
         if rec is None or not rec.train_ops:
             return original_run(self, fetches, *args, **kwargs)
-        try:
-            train, n_updates, n_found = _classify(self.graph, fetches)
-        except Exception as exc:
-            # Fetches TensorFlow cannot read either: its own run reports the
-            # script's mistake. Only if it accepts them is this our failure.
-            result = original_run(self, fetches, *args, **kwargs)
-            rec.internal_error(f"could not read the fetches of Session.run: {type(exc).__name__}: {exc}")
-            return result
-        if not train:
-            return original_run(self, fetches, *args, **kwargs)
-        rec.step_starting()
-        states = _graph_bn_states(self.graph)
-        variables = [s.graph_vars for s in states]
-        before = _read_stats(rec, original_run, self, variables)
-        result = original_run(self, fetches, *args, **kwargs)
-        after = _read_stats(rec, original_run, self, variables) if before is not None else None
-        try:
-            _record_step(rec, train, n_updates, n_found, states, before, after)
-        except Exception as exc:
-            rec.internal_error(f"train op bookkeeping failed: {type(exc).__name__}: {exc}")
-        rec.step_finished("session")
-        return result
+        return _stepped(rec, self, self.graph, fetches, lambda: original_run(self, fetches, *args, **kwargs))
 
     run.__module__ = original_run.__module__
     session.BaseSession.run = run
+
+
+def instrument_graph_functions(function_cls, get_session) -> None:
+    """Patch tf_keras' `GraphExecutionFunction.__call__` (graph-mode
+    `fit()` / `train_on_batch()` run their training through it): a call
+    whose outputs and updates depend on a recorded train op is a step.
+    `get_session(inputs)` is tf_keras' own `backend.get_session`."""
+    if function_cls in _patched:
+        return
+    _patched.add(function_cls)
+    original_call = function_cls.__call__
+
+    @functools.wraps(original_call)
+    def __call__(self, inputs):
+        rec = _rec.RECORDER
+        updates_op = getattr(self, "updates_op", None)
+        if rec is None or not rec.train_ops or updates_op is None:
+            return original_call(self, inputs)
+        fetches = list(self.outputs) + [updates_op] + list(getattr(self, "fetches", []))
+        try:
+            session = get_session(inputs)
+        except Exception:
+            session = None
+        return _stepped(rec, session, updates_op.graph, fetches, lambda: original_call(self, inputs))
+
+    __call__.__module__ = original_call.__module__
+    function_cls.__call__ = __call__
 
 
 def _record_step(rec, train, n_updates, n_found, states, before, after) -> None:
@@ -189,8 +248,8 @@ def _record_step(rec, train, n_updates, n_found, states, before, after) -> None:
         states, before, after = [], [], []
     rec.graph_step(states, before, after)
     changed = any(any((x != y).any() for x, y in zip(a, b)) for a, b in zip(before, after))
-    for name in train:
-        record = rec.train_ops[name]
+    for key in train:
+        record = rec.train_ops[key]
         record["runs"] += 1
         record["runs_changed"] += int(changed)
         record["update_ops"] = n_updates

@@ -30,7 +30,7 @@ import threading
 import numpy as np
 
 from . import recorder as _rec
-from .sites import user_calls
+from .sites import user_calls, user_frames
 from .wrapping import same_signature
 
 BATCH_NORM_NAMES = ("BatchNormalization",)
@@ -303,8 +303,38 @@ def instrument_tf_keras(tf_keras_module) -> None:
         _patch_call(batch_normalization_v1.BatchNormalization, _rec.BN_KIND, "tf_keras")
     except ImportError:
         pass
+    from tf_keras.src import backend as tf_keras_backend
     from tf_keras.src.optimizers import optimizer as new_optimizer
     from tf_keras.src.optimizers.legacy import optimizer_v2
 
+    from .graph_hooks import instrument_graph_functions, record_graph_train_ops
+
     patch_optimizer_method(new_optimizer._BaseOptimizer, "apply_gradients")
     patch_optimizer_method(optimizer_v2.OptimizerV2, "apply_gradients")
+    record_graph_train_ops(optimizer_v2.OptimizerV2, "apply_gradients")  # graph-mode fit()
+    instrument_graph_functions(tf_keras_backend.GraphExecutionFunction, tf_keras_backend.get_session)
+    _patch_learning_phase(tf_keras_backend)
+
+
+def _patch_learning_phase(backend_module) -> None:
+    """Record each `set_learning_phase(value)` of tf_keras (its public
+    function, under any name, calls this module-level implementation)."""
+    name = "deprecated_internal_set_learning_phase"
+    original = getattr(backend_module, name, None)
+    if original is None or getattr(original, "__bnlint_original__", None) is not None:
+        return
+
+    @functools.wraps(original)
+    def set_phase(value):
+        rec = _rec.RECORDER
+        if rec is not None:
+            try:
+                shown = str(int(value)) if isinstance(value, (int, np.integer)) else describe_training(value)
+                rec.learning_phases.append({"value": shown,
+                                            "frames": [list(f) for f in user_frames(sys._getframe(1))]})
+            except Exception as exc:
+                rec.internal_error(f"learning phase hook failed: {type(exc).__name__}: {exc}")
+        return original(value)
+
+    set_phase.__bnlint_original__ = original
+    setattr(backend_module, name, set_phase)

@@ -92,7 +92,8 @@ class Recorder:
         self.step_functions: Dict[int, int] = {}  # fn id -> steps it ran
         self.function_layers: Dict[int, Set[int]] = {}  # fn id -> lids traced inside it
         self.eager_touched: Set[int] = set()  # lids called in a tape since the last step
-        self.train_ops: Dict[str, Dict[str, Any]] = {}  # TF1: op name -> record
+        self.train_ops: Dict[Tuple[int, str], Dict[str, Any]] = {}  # TF1: (id(graph), op name) -> record
+        self.learning_phases: List[Dict[str, Any]] = []  # tf_keras set_learning_phase calls: value, frames
         self.files: Set[str] = set()
         self._last_write = 0.0
         self.notes: List[str] = []
@@ -277,6 +278,7 @@ class Recorder:
             "calls": calls,
             "sites": [[f, line, n] for (f, line), n in self.sites.items()],
             "train_ops": list(self.train_ops.values()),
+            "learning_phases": self.learning_phases,
             "files": sorted(files),
             "notes": self.notes,
             "errors": self.errors,

@@ -97,7 +97,7 @@ class Judge:
         self.sites = [(s[0], s[1], s[2]) for s in record.get("sites", [])]
         self.train_ops: List[Dict[str, Any]] = record.get("train_ops", [])
         self.status = record.get("status", "running")
-        self.judged_train_ops: Set[str] = set()
+        self.judged_train_ops: Set[Tuple[str, Any]] = set()  # (name, graph id)
         # TF1 graph calls are steps through the train ops that ran with their layers
         ran_layers = {lid for t in self.train_ops if t.get("runs") for lid in t.get("layers", [])}
         for c in self.calls:
@@ -207,6 +207,8 @@ class Judge:
             return self._judge_training_mode(f)
         if f.code in _TRAIN_OP_CODES:
             return self._judge_train_op(f)
+        if f.code == "BN106":
+            return self._judge_learning_phase(f)
         calls = self._calls_at(f)
         if calls:  # the code ran: say what was seen, even with no check for the rule
             return Verdict(f, UNCHECKED, "no runtime check for this rule; here "
@@ -262,6 +264,66 @@ class Judge:
         return Verdict(f, UNCHECKED, "the layers ran with a symbolic `training` whose value the run "
                                      "could not observe", lids)
 
+    def _judge_learning_phase(self, f: Finding) -> Verdict:
+        """BN106: Keras 3's missing `set_learning_phase` crashes the script
+        at the line; tf_keras' global phase decides the mode of every layer
+        call that passes no `training`: phase 0 in training steps, phase 1
+        outside them (prediction) are the bugs."""
+        path, last = _real(f.filename), max(f.line, f.end_line)
+        variant = f.extra.get("variant")
+        if variant == "removed":
+            trace = self.record.get("traceback") or ""
+            here = f'{os.path.basename(path)}", line {f.line},'
+            if self.status == "crashed" and here in trace and (self.record.get("error") or "").startswith(
+                    "AttributeError"):
+                return Verdict(f, CONFIRMED, f"the script crashed here: {self.record['error']}")
+            return Verdict(f, UNCHECKED, "the run did not crash on this line")
+        phases = [p for p in self.record.get("learning_phases", [])
+                  if any(_frame_hits(fr, path, f.line, last) for fr in p["frames"])]
+        if not phases:
+            return Verdict(f, NOT_REACHED, self._not_reached("set_learning_phase was never called here"))
+        value = phases[-1]["value"]
+        # the phase decides only calls that no line of the user's passes `training` to
+        phased = [c for c in self.calls
+                  if not c.get("mode_at") or literal_training(c["mode_at"][0], c["mode_at"][1]) is None]
+        stepped = [c for c in phased if c["in_step"] or c.get("graph_step")]
+        if variant == "phase_off_then_fit":
+            if not stepped:
+                return Verdict(f, UNCHECKED, self._not_reached(
+                    f"set_learning_phase({value}) ran, but no mode-sensitive layer left to the learning phase "
+                    "ran in a training step"))
+            by_layer: Dict[int, Set[str]] = {}
+            for c in stepped:
+                by_layer.setdefault(c["layer"], set()).add(self._effective_training(c))
+            off = sorted(lid for lid, v in by_layer.items() if v & {"False", "None"}
+                         and self.layers.get(lid, {}).get("trainable", True))
+            if off:
+                lid = off[0]
+                seen = self.layers.get(lid, {}).get("steps_seen", 0)
+                total = max(seen, self.record.get("steps", 0))
+                more = f" and {len(off) - 1} other layer(s)" if len(off) > 1 else ""
+                return Verdict(f, CONFIRMED, f"set_learning_phase({value}) ran; {self._layer_label(lid)}{more} "
+                                             f"ran with training=False in {seen}/{total} steps that applied "
+                                             f"gradients{self._stats_phrase(lid)}", sorted(by_layer))
+            if all(v == {"True"} for v in by_layer.values()):
+                first = sorted(by_layer)[0]
+                return Verdict(f, REFUTED, f"set_learning_phase({value}) ran, but every mode-sensitive layer "
+                                           f"ran with training=True in the training steps"
+                                           f"{self._stats_phrase(first)}", sorted(by_layer))
+            return Verdict(f, UNCHECKED, "the layers ran with a symbolic `training` whose value the run "
+                                         "could not observe", sorted(by_layer))
+        outside = [c for c in phased if not c["in_step"] and not c["in_tape"] and not c.get("graph_step")]
+        if not outside:
+            return Verdict(f, UNCHECKED, self._not_reached(
+                f"set_learning_phase({value}) ran, but no mode-sensitive layer ran outside training steps"))
+        wrong = sorted({c["layer"] for c in outside if c["training"] == "True"})
+        lids = sorted({c["layer"] for c in outside})
+        if wrong:
+            return Verdict(f, CONFIRMED, f"set_learning_phase({value}) ran; {self._layer_label(wrong[0])} ran "
+                                         "with training=True outside training steps", lids)
+        return Verdict(f, REFUTED, f"set_learning_phase({value}) ran, but outside training steps every "
+                                   "mode-sensitive layer ran in inference mode", lids)
+
     def _judge_inference_default(self, f: Finding) -> Verdict:
         """`training=True` hard-coded or as default: the harm is outside training steps."""
         calls = self._calls_at(f)
@@ -292,7 +354,7 @@ class Judge:
 
     def _judge_train_op(self, f: Finding) -> Verdict:
         ops = self._train_ops_at(f)
-        self.judged_train_ops.update(t["name"] for t in ops)
+        self.judged_train_ops.update((t["name"], t.get("graph")) for t in ops)
         if not ops:
             return Verdict(f, NOT_REACHED, self._not_reached("no train op was built here"))
         ran = [t for t in ops if t["runs"]]
@@ -343,7 +405,7 @@ class Judge:
         """TF1 train ops that ran, never with the update ops, and left the statistics alone."""
         out = []
         for t in self.train_ops:
-            if (t["name"] in self.judged_train_ops or not t["runs"] or t["runs_changed"]
+            if ((t["name"], t.get("graph")) in self.judged_train_ops or not t["runs"] or t["runs_changed"]
                     or not t["bn_layers"] or t["update_ops_run"] >= t["update_ops"] or not t["frames"]
                     or all(self._always_training(lid) for lid in t.get("layers", []))):
                 continue

@@ -1,6 +1,6 @@
-"""`bnlint confirm` on Keras 3's other backends (real JAX, real PyTorch) and
-on the TF1 members of the wider family (BN101, BN110). One child run per
-script, shared by the assertions through module-scoped fixtures.
+"""`bnlint confirm` on Keras 3's other backends (real JAX, real PyTorch). One
+child run per script, shared by the assertions through module-scoped
+fixtures (test_runtime_family.py has the TF1 members of the wider family).
 
 The JAX tests need `jax` (in the test extra); the PyTorch ones are marked
 `torch` and skipped when torch is absent (it is not in the extras: its
@@ -19,13 +19,13 @@ from test_runtime_confirm import SCRIPTS, bn_layers, evidence, expected, observe
 
 _HAVE_JAX = importlib.util.find_spec("jax") is not None and importlib.util.find_spec("keras") is not None
 _HAVE_TORCH = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("keras") is not None
-_HAVE_TF = importlib.util.find_spec("tensorflow") is not None and importlib.util.find_spec("tf_keras") is not None
 needs_jax = pytest.mark.skipif(not _HAVE_JAX, reason="needs jax and keras (pip install '.[test]')")
 needs_torch = pytest.mark.skipif(not _HAVE_TORCH, reason="needs torch (pip install torch; see README)")
-needs_tf = pytest.mark.skipif(not _HAVE_TF, reason="needs tensorflow and tf-keras (pip install '.[test]')")
 
 
-def _run(tmp_path_factory, script, *args):
+def run_confirm(tmp_path_factory, script, *args):
+    """`bnlint confirm --output-format json ARGS SCRIPT` in a fresh copy of
+    the scripts: (project directory, completed process, parsed JSON)."""
     import json
 
     project = tmp_path_factory.mktemp("project")
@@ -43,22 +43,17 @@ def _run(tmp_path_factory, script, *args):
 
 @pytest.fixture(scope="module")
 def jax_fit(tmp_path_factory):
-    return _run(tmp_path_factory, "jax_fit_subclass.py", "--max-steps", "5")
+    return run_confirm(tmp_path_factory, "jax_fit_subclass.py", "--max-steps", "5")
 
 
 @pytest.fixture(scope="module")
 def jax_loop(tmp_path_factory):
-    return _run(tmp_path_factory, "jax_loop.py", "--max-steps", "5")
+    return run_confirm(tmp_path_factory, "jax_loop.py", "--max-steps", "5")
 
 
 @pytest.fixture(scope="module")
 def torch_loop(tmp_path_factory):
-    return _run(tmp_path_factory, "torch_loop.py", "--max-steps", "4")
-
-
-@pytest.fixture(scope="module")
-def tf1_family(tmp_path_factory):
-    return _run(tmp_path_factory, "tf1_keras_update_ops.py", "--max-steps", "6")
+    return run_confirm(tmp_path_factory, "torch_loop.py", "--max-steps", "4")
 
 
 # -- Keras 3 on JAX --------------------------------------------------------------------
@@ -126,18 +121,3 @@ def test_torch_loop_steps_and_bn001(torch_loop):
     assert "unchanged, still 0 and 1" in text
     good, bad = bn_layers(payload)
     assert (good["steps_seen"], good["steps_changed"]) == (2, 2)  # the fixed loop trains its statistics
-
-
-# -- TF1 members of the wider family ---------------------------------------------------------
-
-@needs_tf
-def test_tf1_keras_bn_on_update_ops_and_builder_without_training(tf1_family):
-    project, proc, payload = tf1_family
-    assert observed(payload) == expected(project, "tf1_keras_update_ops.py", "tf1_keras_updates_fixed.py")
-    [bn101] = evidence(payload, "BN101")
-    assert "depends on 0 of the graph's 0 UPDATE_OPS" in bn101 and "unchanged" in bn101
-    [bn110] = evidence(payload, "BN110")
-    assert "training=False in 3/6 steps" in bn110 and "still 0 and 1" in bn110
-    changed = sorted(layer["steps_changed"] for layer in bn_layers(payload))
-    assert changed == [0, 0, 3, 3]  # the fixed graph's two layers moved in each of its runs
-    assert payload["run"]["status"] == "finished" and proc.returncode == 1
