@@ -61,3 +61,12 @@ def test_learning_phase_0_before_eager_fit_is_refuted(phase_eager):
     [text] = evidence(payload, "BN106")
     assert "every mode-sensitive layer ran with training=True" in text and "changed in 3/3 steps" in text
     assert proc.returncode == 0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs jax (pip install '.[test]')")
+def test_learning_phase_under_keras3_is_confirmed_by_the_crash(tmp_path_factory):
+    project, proc, payload = run_confirm(tmp_path_factory, "k3_removed_learning_phase.py")
+    assert observed(payload) == expected(project, "k3_removed_learning_phase.py")
+    [text] = evidence(payload, "BN106")
+    assert text.startswith("the script crashed here: AttributeError")
+    assert payload["run"]["status"] == "crashed" and proc.returncode == 1
