@@ -1,6 +1,7 @@
 """`bnlint confirm` on the TF1 / tf_keras members of the wider family: BN101
-(Keras batch norm relying on UPDATE_OPS), BN110 (a TF1 builder without
-`training`), BN106 (the global learning phase), with real TensorFlow. One
+(Keras batch norm relying on UPDATE_OPS), BN109 (a Keras layer without
+`training` in TF1 graph code), BN110 (a TF1 builder without `training`),
+BN106 (the global learning phase), with real TensorFlow. One
 child run per script, shared through module-scoped fixtures.
 """
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def tf1_family(tmp_path_factory):
-    return run_confirm(tmp_path_factory, "tf1_keras_update_ops.py", "--max-steps", "6")
+    return run_confirm(tmp_path_factory, "tf1_keras_update_ops.py", "--max-steps", "9")
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,16 @@ def phase_eager(tmp_path_factory):
 
 def test_tf1_keras_bn_on_update_ops_and_builder_without_training(tf1_family):
     project, proc, payload = tf1_family
-    assert observed(payload) == expected(project, "tf1_keras_update_ops.py", "tf1_keras_updates_fixed.py")
+    assert observed(payload) == expected(project, "tf1_keras_update_ops.py", "tf1_keras_updates_fixed.py",
+                                         "tf1_keras_no_training.py")
+    [bn109] = evidence(payload, "BN109")
+    assert "training=None in 3/9 steps" in bn109 and "in a TF1 train op's Session.run" in bn109
     [bn101] = evidence(payload, "BN101")
     assert "depends on 0 of the graph's 0 UPDATE_OPS" in bn101 and "unchanged" in bn101
     [bn110] = evidence(payload, "BN110")
-    assert "training=False in 3/6 steps" in bn110 and "still 0 and 1" in bn110
+    assert "training=False in 3/9 steps" in bn110 and "still 0 and 1" in bn110
     changed = sorted(layer["steps_changed"] for layer in bn_layers(payload))
-    assert changed == [0, 0, 3, 3]  # the fixed graph's two layers moved in each of its runs
+    assert changed == [0, 0, 0, 3, 3]  # the fixed graph's two layers moved in each of its runs
     assert payload["run"]["status"] == "finished" and proc.returncode == 1
 
 

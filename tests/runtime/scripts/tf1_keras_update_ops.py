@@ -1,5 +1,6 @@
 """TF1 graphs on tf_keras: first a fixed graph (tf1_keras_updates_fixed.py),
-then the bugs: a Keras BatchNormalization relying on the empty UPDATE_OPS
+then the bugs: a Keras BatchNormalization without `training`
+(tf1_keras_no_training.py, BN109), one relying on the empty UPDATE_OPS
 (BN101) and `tf.compat.v1.layers.batch_normalization(z)` without
 `training`, which defaults to inference (BN110). 3 train-op runs each."""
 
@@ -10,11 +11,13 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from tf1_keras_no_training import graph_without_training  # noqa: E402
 from tf1_keras_updates_fixed import fixed_graph, run  # noqa: E402
 
 tf.compat.v1.disable_eager_execution()
 data = np.random.RandomState(0).normal(3.0, 1.0, size=(16, 4)).astype("float32")
 fixed_graph(data)
+graph_without_training(data, run)
 
 with tf.Graph().as_default():
     x = tf.compat.v1.placeholder(tf.float32, [None, 4])
