@@ -13,7 +13,10 @@ Which rules are judged how (rule codes from rules/*.yaml):
   without `training`), BN110 (a TF1 builder without `training`), BN111
   (Keras 3 `stateless_call` without `training=True` under `jax.grad`);
 - the TF1 train op built at or under the finding: BN003, BN101 (Keras batch
-  norm relying on the empty UPDATE_OPS).
+  norm relying on the empty UPDATE_OPS);
+- BN106 (the global learning phase): the `set_learning_phase` calls the run
+  recorded and the mode of the layer calls it governs, or, under Keras 3,
+  the script's AttributeError on that line.
 Runtime-only findings (BN801) are batch norm layers that took part in steps
 that applied gradients yet never changed their moving statistics, and TF1
 train ops that ran without the update ops while the statistics stayed put,
