@@ -25,6 +25,7 @@ with tf.Graph().as_default():
     z = tf.compat.v1.layers.batch_normalization(tf.compat.v1.layers.dense(x, 4))  # confirm: BN110 confirmed
     loss = tf.reduce_mean(tf.square(h)) + tf.reduce_mean(tf.square(z))
     opt = tf.compat.v1.train.GradientDescentOptimizer(0.1)
-    with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):  # confirm: BN101 confirmed
+    update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+    with tf.control_dependencies(update_ops):  # confirm: BN101 confirmed
         train = opt.minimize(loss)
     run(train, x, data)
