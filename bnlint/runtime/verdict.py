@@ -18,7 +18,8 @@ Which rules are judged how (rule codes from rules/*.yaml):
   recorded and the mode of the layer calls it governs, or, under Keras 3,
   the script's AttributeError on that line.
 Runtime-only findings (BN801) are batch norm layers that took part in steps
-that applied gradients yet never changed their moving statistics, and TF1
+that applied gradients yet never changed their moving statistics (on JAX:
+every `stateless_call` that ran them returned them as passed in), and TF1
 train ops that ran without the update ops while the statistics stayed put,
 when no static finding already accounts for them.
 """
@@ -382,8 +383,10 @@ class Judge:
     def runtime_findings(self, explained: Set[int]) -> List[Verdict]:
         out = []
         for lid, layer in sorted(self.layers.items()):
+            # JAX: no variable to read, but every stateless_call returned the statistics it was given
+            stateless_kept = layer.get("stateless_kept") and not layer.get("stateless_updated")
             if (lid in explained or layer.get("kind") != "batch_norm" or not layer.get("trainable", True)
-                    or not layer.get("stats_readable", True) or not layer.get("steps_seen")
+                    or not (layer.get("stats_readable", True) or stateless_kept) or not layer.get("steps_seen")
                     or layer.get("steps_changed")):
                 continue
             where = self._where(lid)

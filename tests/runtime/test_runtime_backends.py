@@ -79,6 +79,8 @@ def test_jax_fit_subclass_without_training_is_confirmed_not_unreached(jax_fit):
     assert observed(payload) == expected(project, "jax_fit_subclass.py")
     [text] = evidence(payload, "BN002")
     assert "in 5/5 steps that applied gradients" in text and "under jax.grad" in text
+    # Keras' JAX trainer runs the model through stateless_call: the state it returned was not updated
+    assert "stateless_call returned moving_mean/moving_variance as passed in (unchanged)" in text
     assert payload["runtime_findings"] == []  # JAX's statistics are not read: no claim about them
     assert proc.returncode == 1
 
@@ -87,20 +89,23 @@ def test_jax_fit_subclass_without_training_is_confirmed_not_unreached(jax_fit):
 def test_jax_custom_loops_count_eager_and_jitted_steps(jax_loop):
     project, proc, payload = jax_loop
     assert "tensorflow loaded: False" in proc.stderr, proc.stderr[-2000:]
-    # 2 eager optimizer.apply steps, then 3 calls of the jitted train_step (stateless_apply)
+    # 2 + 1 eager optimizer.apply steps, then 2 calls of the jitted train_step (stateless_apply)
     assert payload["run"]["status"] == "step_limit" and payload["run"]["steps"] == 5
     assert payload["run"]["errors"] == []
 
 
 @needs_jax
-def test_jax_stateless_call_without_training_is_confirmed_and_the_fixed_one_clean(jax_loop):
+def test_jax_stateless_call_without_training_is_confirmed_the_fixed_one_clean_a_false_flag_new(jax_loop):
     project, proc, payload = jax_loop
     assert observed(payload) == expected(project, "jax_loop.py")  # nothing on the eager loop's training=True
     [text] = evidence(payload, "BN111")
-    assert "ran with training=None in 3/5 steps" in text  # the other 2 steps were the eager loop's
+    assert "ran with training=None in 2/5 steps" in text  # the other 3 steps were the eager loops'
     assert "stateless_call returned moving_mean/moving_variance as passed in (unchanged)" in text
-    good, bad = bn_layers(payload)
+    [new] = evidence(payload, "BN801")  # training=use_batch_stats, False: a runtime-only finding
+    assert "never updated its moving statistics in 1 step(s)" in new and "training=False" in new
+    good, frozen, bad = bn_layers(payload)
     assert (good["stateless_kept"], good["stateless_updated"]) == (0, 2)
+    assert frozen["stateless_kept"] == 1 and frozen["stateless_updated"] == 0
     assert bad["stateless_kept"] >= 1 and bad["stateless_updated"] == 0
     assert proc.returncode == 1
 

@@ -1,7 +1,9 @@
 """Keras 3 on JAX, custom loops: first an eager loop (jax.value_and_grad,
 optimizer.apply) with `stateless_call(..., training=True)`: clean, 2 steps;
-then an endless jitted loop (optimizer.stateless_apply) whose
-`stateless_call` passes no `training` (BN111), stopped by --max-steps."""
+one eager step whose `training` is a variable that is False (statically
+fine, a runtime-only finding); then an endless jitted loop
+(optimizer.stateless_apply) whose `stateless_call` passes no `training`
+(BN111), stopped by --max-steps."""
 
 import os
 import sys
@@ -38,6 +40,21 @@ for _ in range(2):
     good_opt.apply(grads, good.trainable_variables)
     for variable, value in zip(good.non_trainable_variables, new_state):
         variable.assign(value)
+
+frozen = make_model()
+frozen_opt = keras.optimizers.SGD(0.01)
+frozen_opt.build(frozen.trainable_variables)
+use_batch_stats = False
+
+
+def frozen_loss(trainable, non_trainable):
+    pred, _ = frozen.stateless_call(trainable, non_trainable, x, training=use_batch_stats)  # confirm: BN801 new
+    return keras.ops.mean((pred - y) ** 2)
+
+
+grads = jax.grad(frozen_loss)([v.value for v in frozen.trainable_variables],
+                              [v.value for v in frozen.non_trainable_variables])
+frozen_opt.apply(grads, frozen.trainable_variables)
 
 model = make_model()
 optimizer = keras.optimizers.SGD(0.01)
