@@ -22,6 +22,7 @@ from .bn108 import FunctionalTrainingTrue
 from .bn109 import KerasLayerInGraphWithoutTraining
 from .bn110 import Tf1BuilderWithoutTraining
 from .bn111 import StatelessCallWithoutTraining
+from .bn112 import FrozenTrainingFlag
 
 RULES: Dict[str, Type[Rule]] = {
     cls.code: cls for cls in (TapeCallWithoutTraining, CallLosesTraining, TrainOpWithoutUpdateOps,
@@ -29,7 +30,7 @@ RULES: Dict[str, Type[Rule]] = {
                               DropoutIgnoresTraining,
                               LearningPhase, IsTrainingNeverFedFalse, FunctionalTrainingTrue,
                               KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining,
-                              StatelessCallWithoutTraining, TapeCallOfUnseenModel)
+                              StatelessCallWithoutTraining, FrozenTrainingFlag, TapeCallOfUnseenModel)
 }
 
 __all__ = ["RULES", "Report", "Rule", "RuleContext"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import FrozenSet
+from typing import Dict, FrozenSet
 
 from ..api import Api, api_tables
 
@@ -23,7 +23,7 @@ _NAMES = (
 _WORDS = (
     "update_ops_keys", "keras_update_attributes", "trainable_collection_keys", "fit_methods",
     "evaluate_methods", "stateless_call_methods", "backward_methods", "optimizer_step_methods",
-    "keras_model_words",
+    "keras_model_words", "graph_run_methods",
 )
 
 
@@ -57,6 +57,7 @@ class FamilyTables:
     backward_methods: FrozenSet[str]
     optimizer_step_methods: FrozenSet[str]
     keras_model_words: FrozenSet[str]
+    graph_run_methods: FrozenSet[str]
 
 
 @lru_cache(maxsize=8)
@@ -67,3 +68,16 @@ def family_tables(api: Api) -> FamilyTables:
     values = {key: frozenset(api.canonical(str(x)) for x in data.get(key) or []) for key in _NAMES}
     values.update({key: frozenset(str(x) for x in data.get(key) or []) for key in _WORDS})
     return FamilyTables(**values)
+
+
+@lru_cache(maxsize=8)
+def tf1_mode_arguments(api: Api) -> Dict[str, str]:
+    """Canonical name -> the argument that selects training mode, for the
+    TF1 batch norm builders (api.yaml `tf1_batch_norm_builders`) and the
+    TF1 dropout builders (`tf1_dropout_builders`). Callers must not
+    change the returned dict."""
+    data = api_tables()
+    out = {name: b.training_arg for name, b in api.tf1_builders.items()}
+    for name, arg in (data.get("tf1_dropout_builders") or {}).items():
+        out[api.canonical(str(name))] = str(arg)
+    return out
