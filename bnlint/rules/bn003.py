@@ -32,11 +32,20 @@ _UPDATES_NONE = re.compile(r"""updates_collections['"]?\s*[:=]\s*None""")
 # checks module-level patterns).
 _COMPAT_V1 = re.compile(r"\b(\w+)\s*\.\s*compat\s*\.\s*v1\s*\.")
 _ARG_SCOPE = re.compile(rb"arg_scope")
+# Bytes of a helper module that may wire the update ops into its train op
+# (or delegate it): such a helper is never reported (precision first).
+_HELPER_UPDATES = re.compile(rb"UPDATE_OPS|update_ops|control_dependencies|\.updates\b|create_train_op|\bgroup\s*\(")
+MAX_HELPER_DEPTH = 3  # calls followed inside another module's helper to its train op
 MAX_CHAIN = 6  # helper parameters followed from a batch norm's training argument to a literal
 
 
 class Variant(Enum):
     DEFAULT = "default"
+
+
+def _train_op_words(api) -> bytes:
+    """`.minimize(` and the other train op methods, as a regex source."""
+    return b"\\.\\s*(?:" + words(api.train_op_methods) + b")\\s*\\("
 
 
 def _arg_values(call: ast.Call) -> List[ast.AST]:
@@ -80,24 +89,30 @@ class TrainOpWithoutUpdateOps(Rule):
 
     @classmethod
     def stage1(cls, api):
-        builders = {last(b) for b in api.tf1_builders}
-        return (re.compile(b"\\.\\s*(?:" + words(api.train_op_methods) + b")\\s*\\("), re.compile(words(builders)))
+        """A train op and a batch norm builder in the file's bytes; the
+        first pattern (either of them) is what the file itself must hold."""
+        train_op = _train_op_words(api)
+        builders = words({last(b) for b in api.tf1_builders})
+        return (re.compile(train_op + b"|" + builders), re.compile(train_op), re.compile(builders))
 
     @classmethod
     def stage1_project(cls) -> bool:
-        """Batch norm may be built by a helper of a project module."""
+        """Batch norm, or the train op, may be built by a helper of a project module."""
         return True
 
     @classmethod
     def project_words(cls, api):
-        """...one whose bytes name a batch norm builder."""
-        return re.compile(words({last(b) for b in api.tf1_builders}))
+        """...one whose bytes name a batch norm builder or a train op method."""
+        return re.compile(_train_op_words(api) + b"|" + words({last(b) for b in api.tf1_builders}))
 
     @classmethod
     def applies(cls, model: SemanticModel) -> bool:
         methods = model.api.train_op_methods
-        return any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods
-                   for s in model.scopes.sites)
+        if any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods for s in model.scopes.sites):
+            return True
+        clean = model.api.clean_libraries
+        return model.project is not None and any(
+            raw.lstrip(".").split(".")[0] not in clean for raw in model.scopes.imported)
 
     # -- update-ops references -----------------------------------------------
     def _mentions(self, node: ast.AST, names: Set[str]) -> bool:
@@ -390,7 +405,9 @@ class TrainOpWithoutUpdateOps(Rule):
         scopes = self.ctx.scopes
         methods = self.ctx.api.train_op_methods
         # Pass 1, cheap: is there a train op and a batch norm at all?
-        if not any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods for s in scopes.sites):
+        helper_ops = self._helper_train_ops()
+        if not helper_ops and not any(isinstance(s.call.func, ast.Attribute) and s.call.func.attr in methods
+                                      for s in scopes.sites):
             return
         bn_of: Dict[int, List[ast.AST]] = {}
         for site in scopes.sites:
@@ -407,7 +424,7 @@ class TrainOpWithoutUpdateOps(Rule):
         called_under_update: Set[str] = set()
         scopes_with_update_deps: Set[int] = set()
         guards_of: Dict[int, frozenset] = {}
-        self.calls_in: Dict[int, Set[str]] = {0: set()}
+        self.calls_in: Dict[int, List[CallSite]] = {0: []}
         self.bn_in: Dict[int, int] = {}
         for node, scope in scopes.withs:
             if self._is_deps(node) and self.block_mentions_updates(node) and not self._holds_train_op(node):
@@ -420,15 +437,14 @@ class TrainOpWithoutUpdateOps(Rule):
             key = id(fn) if fn is not None else 0
             under_update = bool(site.withs) and any(
                 self._is_deps(w) and self.block_mentions_updates(w) for w in site.withs)
-            if isinstance(func, ast.Attribute):
-                if func.attr in methods:
-                    train_ops.append((call, under_update, fn))
-                    guards_of[id(call)] = self._guards(site)
-                elif func.attr in self.ctx.api.gradient_methods and under_update:
-                    gradients_under_update.add(key)
+            if isinstance(func, ast.Attribute) and func.attr in methods or id(call) in helper_ops:
+                train_ops.append((call, under_update, fn))
+                guards_of[id(call)] = self._guards(site)
+            elif isinstance(func, ast.Attribute) and func.attr in self.ctx.api.gradient_methods and under_update:
+                gradients_under_update.add(key)
             callee = func.id if isinstance(func, ast.Name) else (func.attr if isinstance(func, ast.Attribute) else None)
             if callee is not None:
-                self.calls_in.setdefault(key, set()).add(callee)
+                self.calls_in.setdefault(key, []).append(site)
                 if under_update:
                     called_under_update.add(callee)
             for bn in bn_of.get(id(call), ()):
@@ -446,7 +462,8 @@ class TrainOpWithoutUpdateOps(Rule):
             key = id(fn) if fn is not None else 0
             if under_update or key in scopes_with_update_deps:
                 continue
-            if call.func.attr == "apply_gradients" and key in gradients_under_update:
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "apply_gradients" \
+                    and key in gradients_under_update:
                 continue
             if fn is not None and fn.name in called_under_update:
                 continue
@@ -455,7 +472,7 @@ class TrainOpWithoutUpdateOps(Rule):
             if self._excluded_by_guard(call, guards_of, bn_sites) or not self.trains_batch_norm(fn):
                 continue  # this train op's graph has no batch norm of this file
             self.report(call, Variant.DEFAULT, call=self.ctx.segment(call.func), bn_line=bn_line,
-                        context={"bn": shown, "train_ops": len(train_ops)})
+                        context={"bn": shown, "train_ops": len(train_ops), "helper": id(call) in helper_ops})
 
     def _guards(self, site: CallSite) -> frozenset:
         out = set()
@@ -507,13 +524,57 @@ class TrainOpWithoutUpdateOps(Rule):
             self.children.setdefault(id(p) if p is not None else 0, []).append(fn)
 
     def _resolve(self, name: str, user: Optional[Scope]) -> List[Scope]:
-        """The definitions of `name` that `user` calls: the latest one written
-        before `user` (a notebook redefining a function), else the first."""
+        """By name, for what bindings cannot tell: the definitions of `name`
+        that `user` calls, the latest one written before `user` (a notebook
+        redefining a function), else the first."""
         defs = self.defs.get(name, [])
         if len(defs) <= 1 or user is None or any(d.name != name for d in defs):
             return defs
         before = [d for d in defs if self.order[id(d)] < self.order[id(user)]]
         return [before[-1]] if before else [defs[0]]
+
+    def _targets(self, site: CallSite, user: Optional[Scope]) -> List[Scope]:
+        """The functions of this file a call runs. A plain name follows the
+        binding in force where it is read (semantic call graph), so a local
+        `def build()` shadows the module's and not the other way round; a
+        class runs its methods; `self.m()` the class's method. What the
+        bindings cannot tell stays by name: a module-level function defined
+        more than once (notebook cells trying versions: the latest before
+        the caller), and `obj.m()` on any object (a method of that name)."""
+        key = id(site.call)
+        cache = self.__dict__.setdefault("_target_cache", {})
+        if key in cache:
+            return cache[key]
+        func = site.call.func
+        out: List[Scope] = []
+        if isinstance(func, ast.Name):
+            d, found = self.ctx.names.local_target(func)
+            if d is not None:
+                redefined = [b for b in d.parent.bindings.get(func.id, ()) if b.kind is BindingKind.DEFINITION] \
+                    if d.parent is not None else []
+                if d.parent is self.ctx.scopes.module and len(redefined) > 1:
+                    out = self._resolve(func.id, user)
+                elif d.kind is ScopeKind.CLASS:
+                    out = [f for f in self.ctx.scopes.functions if f.parent is d]
+                else:
+                    out = [d]
+        elif isinstance(func, ast.Attribute):
+            d = self.ctx.values.graph.target(site)
+            out = [d] if d is not None and d.is_function else self._resolve(func.attr, user)
+        cache[key] = out
+        return out
+
+    def _callers_of(self) -> Dict[int, List[Optional[Scope]]]:
+        """id(function) -> the functions (None: module level) whose calls run it."""
+        table = self.__dict__.get("_callers_table")
+        if table is None:
+            table = {}
+            for user in [None] + self.ctx.scopes.functions:
+                for site in self.calls_in.get(id(user) if user is not None else 0, ()):
+                    for t in self._targets(site, user):
+                        table.setdefault(id(t), []).append(user)
+            self.__dict__["_callers_table"] = table
+        return table
 
     def trains_batch_norm(self, fn: Optional[Scope]) -> bool:
         """Is batch norm built in code that runs with this train op: module
@@ -521,17 +582,16 @@ class TrainOpWithoutUpdateOps(Rule):
         those call)?"""
         if self.bn_in.get(0):
             return True
-        functions = self.ctx.scopes.functions
+        callers = self._callers_of()
         starts: Dict[int, Optional[Scope]] = {id(fn) if fn is not None else 0: fn}
         frontier = [fn]
         while frontier:  # callers, transitively
             target = frontier.pop()
             if target is None:
                 continue
-            for user in [None] + functions:
+            for user in callers.get(id(target), ()):
                 ukey = id(user) if user is not None else 0
-                if ukey not in starts and target.name in self.calls_in.get(ukey, ()) \
-                        and any(t is target for t in self._resolve(target.name, user)):
+                if ukey not in starts:
                     starts[ukey] = user
                     frontier.append(user)
             parent = self.parent.get(id(target))
@@ -553,10 +613,62 @@ class TrainOpWithoutUpdateOps(Rule):
             seen.add(gkey)
             if self.bn_in.get(gkey):
                 return True
-            for name in self.calls_in.get(gkey, ()):
-                stack += self._resolve(name, g)
+            for site in self.calls_in.get(gkey, ()):
+                stack += self._targets(site, g)
             if g is not None:  # functions defined inside g run with it
                 stack += self.children.get(gkey, [])
+        return False
+
+    # -- a train op built by a helper of another module ------------------------
+    def _helper_train_ops(self) -> Set[int]:
+        """ids of the calls of this file that run a function of the user's
+        other module which builds a train op (`.minimize(...)` /
+        `.apply_gradients(...)`, in it or in functions of that module it
+        calls, up to MAX_HELPER_DEPTH deep), where that module's bytes never
+        mention the update ops, a control dependency, `tf.group` or
+        `create_train_op` (it may wire them in: not reported)."""
+        values = self.ctx.values
+        project = values.project
+        if project is None or not self._imports_project():
+            return set()
+        api = self.ctx.api
+        train_op = type(self).stage1(api)[1]
+        methods = api.train_op_methods
+        out: Set[int] = set()
+        for site in self.ctx.scopes.sites:
+            func = site.call.func
+            if isinstance(func, ast.Attribute) and func.attr in methods:
+                continue
+            q = values.qualify(func)
+            if q is None and isinstance(func, ast.Name) and values.names.star_modules \
+                    and not self.ctx.names.bindings_of(func):
+                q = values.star_qualify(func.id)
+            module = q.rpartition(".")[0] if q else ""
+            if not module or q.split(".")[0] in api.clean_libraries or q in api.update_aware_builders:
+                continue
+            if not project.mentions(module, train_op) or project.mentions(module, _HELPER_UPDATES):
+                continue
+            target = values.external_target(q)
+            if target is None:
+                continue
+            other, attr = target
+            d = other.module_definition(attr)
+            if d is not None and d.kind is ScopeKind.FUNCTION and self._builds_train_op(other, d, methods):
+                out.add(id(site.call))
+        return out
+
+    def _imports_project(self) -> bool:
+        clean = self.ctx.api.clean_libraries
+        return any(raw.lstrip(".").split(".")[0] not in clean for raw in self.ctx.scopes.imported)
+
+    @staticmethod
+    def _builds_train_op(other, fn: Scope, methods) -> bool:
+        """Does `fn` of module `other` (or a function of it that `fn` calls,
+        through that module's call graph) call a train op method?"""
+        reached = other.graph.reachable([(fn, None)], max_depth=MAX_HELPER_DEPTH)
+        for scope, _ in reached.values():
+            if any(isinstance(c.func, ast.Attribute) and c.func.attr in methods for c in scope.calls):
+                return True
         return False
 
     # -- grouping and fetching -----------------------------------------------
@@ -679,6 +791,7 @@ def fix_wrap(fctx, report):
     bn = report.context.get("bn")
     scopes = fctx.ctx.scopes
     sees_whole = (bn is not None and len(stmt.body) == 1 and report.context.get("train_ops") == 1
+                  and not report.context.get("helper")
                   and _function_of(scopes, bn if isinstance(bn, ast.Call) else report.node) is
                   _function_of(scopes, report.node)
                   and (bn.lineno, bn.col_offset) < (report.node.lineno, report.node.col_offset)
