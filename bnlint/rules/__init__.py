@@ -23,6 +23,7 @@ from .bn109 import KerasLayerInGraphWithoutTraining
 from .bn110 import Tf1BuilderWithoutTraining
 from .bn111 import StatelessCallWithoutTraining
 from .bn112 import FrozenTrainingFlag
+from .bn113 import DefaultTrainingBuilderEvaluated
 
 RULES: Dict[str, Type[Rule]] = {
     cls.code: cls for cls in (TapeCallWithoutTraining, CallLosesTraining, TrainOpWithoutUpdateOps,
@@ -30,7 +31,8 @@ RULES: Dict[str, Type[Rule]] = {
                               DropoutIgnoresTraining,
                               LearningPhase, IsTrainingNeverFedFalse, FunctionalTrainingTrue,
                               KerasLayerInGraphWithoutTraining, Tf1BuilderWithoutTraining,
-                              StatelessCallWithoutTraining, FrozenTrainingFlag, TapeCallOfUnseenModel)
+                              StatelessCallWithoutTraining, FrozenTrainingFlag,
+                              DefaultTrainingBuilderEvaluated, TapeCallOfUnseenModel)
 }
 
 __all__ = ["RULES", "Report", "Rule", "RuleContext"]

@@ -23,7 +23,7 @@ _NAMES = (
 _WORDS = (
     "update_ops_keys", "keras_update_attributes", "trainable_collection_keys", "fit_methods",
     "evaluate_methods", "stateless_call_methods", "backward_methods", "optimizer_step_methods",
-    "keras_model_words", "graph_run_methods",
+    "keras_model_words", "graph_run_methods", "evaluation_words", "restore_methods",
 )
 
 
@@ -58,6 +58,8 @@ class FamilyTables:
     optimizer_step_methods: FrozenSet[str]
     keras_model_words: FrozenSet[str]
     graph_run_methods: FrozenSet[str]
+    evaluation_words: FrozenSet[str]
+    restore_methods: FrozenSet[str]
 
 
 @lru_cache(maxsize=8)
