@@ -28,7 +28,8 @@ _IMPORT = re.compile(rb"\bfrom(?=(?P<a>[ \t]+))(?P=a)(?P<module>[.\w]*)(?=(?P<b>
 class Prefilter:
     api: Api
     # (code, patterns that must all match, may the rest come from a project
-    # module, what that module's bytes must then contain (None: anything))
+    # module, what that module's bytes must then contain (None: anything; a
+    # tuple: one pattern per pattern after the first, for the ones the file lacks))
     patterns: Tuple[Tuple[str, Tuple["re.Pattern[bytes]", ...], bool, Optional["re.Pattern[bytes]"]], ...]
 
     def stage1(self, data: bytes, codes: Iterable[str], filename: str = "") -> Set[str]:
@@ -39,9 +40,14 @@ class Prefilter:
         for code, pats, via_project, wanted in self.patterns:
             if code not in codes or not pats[0].search(data):
                 continue
-            if all(p.search(data) for p in pats[1:]) or (
-                    via_project and self.project_import(data) and self._siblings_mention(data, filename, wanted)):
+            missing = [i for i, p in enumerate(pats[1:]) if not p.search(data)]
+            if not missing:
                 out.add(code)
+            elif via_project and self.project_import(data):
+                # a tuple: one pattern per pats[1:], the siblings must hold each one the file lacks
+                needs = [wanted[i] for i in missing] if isinstance(wanted, tuple) else [wanted]
+                if all(self._siblings_mention(data, filename, w) for w in needs):
+                    out.add(code)
         return out
 
     def _siblings_mention(self, data: bytes, filename: str, wanted) -> bool:

@@ -142,3 +142,19 @@ def test_a_helper_that_makes_no_train_op_is_clean(tmp_path):
         "pkg/model.py": MODEL,
     })
     assert findings(tmp_path, "pkg/model.py") == []
+
+
+def test_stage1_asks_the_siblings_only_for_what_the_file_lacks(tmp_path):
+    """model.py names batch norm but no train op: BN003 passes stage 1 only
+    when an imported project module holds a train op method, not merely
+    more batch norm (the BN words the file has already)."""
+    from bnlint.api import load_api
+    from bnlint.prefilter import build_prefilter
+
+    pre = build_prefilter(load_api())
+    only_bn = "import tensorflow.compat.v1 as tf\n\ndef bn(x, t):\n    return tf.layers.batch_normalization(x, training=t)\n"
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/train_ops.py": only_bn, "pkg/model.py": MODEL})
+    data = (tmp_path / "pkg/model.py").read_bytes()
+    assert "BN003" not in pre.stage1(data, {"BN003"}, str(tmp_path / "pkg/model.py"))
+    (tmp_path / "pkg/train_ops.py").write_text(textwrap.dedent(TRAIN_OPS), encoding="utf-8")
+    assert "BN003" in pre.stage1(data, {"BN003"}, str(tmp_path / "pkg/model.py"))

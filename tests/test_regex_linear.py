@@ -105,7 +105,9 @@ def _factory_patterns() -> List[Tuple[str, Pattern]]:
         pre = build_prefilter(load_api(tuple(extra)))
         for code, pats, _project, project_words, *_ in pre.patterns:
             out += [(f"prefilter.{code}[{i}]{list(extra)}", p) for i, p in enumerate(pats)]
-            if project_words is not None:
+            if isinstance(project_words, tuple):  # one per stage-1 pattern after the first
+                out += [(f"prefilter.{code}.project_words[{i}]{list(extra)}", p) for i, p in enumerate(project_words)]
+            elif project_words is not None:
                 out.append((f"prefilter.{code}.project_words{list(extra)}", project_words))
     return out
 

@@ -102,8 +102,9 @@ class TrainOpWithoutUpdateOps(Rule):
 
     @classmethod
     def project_words(cls, api):
-        """...one whose bytes name a batch norm builder or a train op method."""
-        return re.compile(_train_op_words(api) + b"|" + words({last(b) for b in api.tf1_builders}))
+        """...one whose bytes hold what the file lacks: a train op method, a
+        batch norm builder (one pattern per stage-1 pattern after the first)."""
+        return (re.compile(_train_op_words(api)), re.compile(words({last(b) for b in api.tf1_builders})))
 
     @classmethod
     def applies(cls, model: SemanticModel) -> bool:

@@ -90,7 +90,10 @@ class FrozenTrainingFlag(Rule):
     @classmethod
     def stage1(cls, api):
         runs = family_tables(api).graph_run_methods
+        args = {arg for arg in tf1_mode_arguments(api).values()}
         return (re.compile(words({last(n) for n in tf1_mode_arguments(api)})),
+                # the training argument given a name, not a literal
+                re.compile(b"(?:" + words(args) + rb")[ \t]*=[ \t]*(?!True\b|False\b|None\b)[A-Za-z_]"),
                 re.compile(rb"=[ \t]*(?:True|False)\b"),
                 re.compile(rb"\.[ \t]*(?:" + words(runs) + rb")[ \t]*\("))
 
