@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Set
 from ..semantic import SemanticModel
 from ..semantic.callgraph import bound_argument
 from ..semantic.resolve import dotted
-from ..semantic.scopes import BindingKind, CallSite, Scope, ScopeKind
+from ..semantic.scopes import BindingKind, CallSite, Scope, ScopeKind, start
 from ..semantic.values import is_const
 from .base import Rule, kwarg, last, words
 
@@ -427,6 +427,7 @@ class TrainOpWithoutUpdateOps(Rule):
         guards_of: Dict[int, frozenset] = {}
         self.calls_in: Dict[int, List[CallSite]] = {0: []}
         self.bn_in: Dict[int, int] = {}
+        self.module_bn_at: List[tuple] = []  # where module-level code builds batch norm
         for node, scope in scopes.withs:
             if self._is_deps(node) and self.block_mentions_updates(node) and not self._holds_train_op(node):
                 fn = scope.function
@@ -451,6 +452,8 @@ class TrainOpWithoutUpdateOps(Rule):
             for bn in bn_of.get(id(call), ()):
                 bn_sites.append(bn)
                 self.bn_in[key] = self.bn_in.get(key, 0) + 1
+                if key == 0:
+                    self.module_bn_at.append(start(call))
                 guards_of[id(bn)] = self._guards(site)
         if all(id(s) in self.always_training for s in bn_sites):
             return  # moving statistics are never read: every BN runs in training mode
@@ -459,8 +462,18 @@ class TrainOpWithoutUpdateOps(Rule):
                 and any(self.mentions_updates(a) for a in _arg_values(s.call))]
         shown = next((s for s in bn_sites if id(s) not in self.always_training), bn_sites[0])
         bn_line = self.line_of(shown)  # a batch norm whose moving statistics are read
+        # a train op whose loss is a number raises when built: when nothing
+        # guards it, the rest of its function never runs
+        raises_at: Dict[int, tuple] = {}
+        for call, _, fn in train_ops:
+            site = scopes.site_of.get(id(call))
+            if fn is not None and site is not None and not site.blocks and self._loss_is_a_number(call, fn):
+                key = id(fn)
+                raises_at[key] = min(raises_at.get(key, start(call)), start(call))
         for call, under_update, fn in train_ops:
             key = id(fn) if fn is not None else 0
+            if key in raises_at and start(call) > raises_at[key]:
+                continue  # never reached
             if under_update or key in scopes_with_update_deps:
                 continue
             if isinstance(call.func, ast.Attribute) and call.func.attr == "apply_gradients" \
@@ -470,8 +483,10 @@ class TrainOpWithoutUpdateOps(Rule):
                 continue
             if self._grouped_with_updates(call) or self._fetched_with_updates(call, runs):
                 continue
-            if self._excluded_by_guard(call, guards_of, bn_sites) or not self.trains_batch_norm(fn):
+            if self._excluded_by_guard(call, guards_of, bn_sites) or not self.trains_batch_norm(fn, call):
                 continue  # this train op's graph has no batch norm of this file
+            if self._loss_is_a_number(call, fn):
+                continue  # minimize(0.0) raises: no train op is ever built here
             self.report(call, Variant.DEFAULT, call=self.ctx.segment(call.func), bn_line=bn_line,
                         context={"bn": shown, "train_ops": len(train_ops), "helper": id(call) in helper_ops})
 
@@ -553,7 +568,7 @@ class TrainOpWithoutUpdateOps(Rule):
             if d is not None:
                 redefined = [b for b in d.parent.bindings.get(func.id, ()) if b.kind is BindingKind.DEFINITION] \
                     if d.parent is not None else []
-                if d.parent is self.ctx.scopes.module and len(redefined) > 1:
+                if d.parent is self.ctx.scopes.module and len(redefined) > 1 and user is not None:
                     out = self._resolve(func.id, user)
                 elif d.kind is ScopeKind.CLASS:
                     out = [f for f in self.ctx.scopes.functions if f.parent is d]
@@ -577,10 +592,14 @@ class TrainOpWithoutUpdateOps(Rule):
             self.__dict__["_callers_table"] = table
         return table
 
-    def trains_batch_norm(self, fn: Optional[Scope]) -> bool:
+    def trains_batch_norm(self, fn: Optional[Scope], call: Optional[ast.Call] = None) -> bool:
         """Is batch norm built in code that runs with this train op: module
         level, the function itself, what it calls, what calls it (and what
-        those call)?"""
+        those call)? A train op of module-level code (a script, a notebook
+        read in cell order) trains only batch norm built before it: by
+        module-level code above it, or by the functions that code calls."""
+        if fn is None and call is not None:
+            return self._module_trains_batch_norm(start(call))
         if self.bn_in.get(0):
             return True
         callers = self._callers_of()
@@ -619,6 +638,45 @@ class TrainOpWithoutUpdateOps(Rule):
             if g is not None:  # functions defined inside g run with it
                 stack += self.children.get(gkey, [])
         return False
+
+    def _module_trains_batch_norm(self, at: tuple) -> bool:
+        if any(pos < at for pos in self.module_bn_at):
+            return True
+        seen: Set[int] = set()
+        stack: List[Scope] = []
+        for site in self.calls_in.get(0, ()):
+            if start(site.call) < at:
+                stack += self._targets(site, None)
+        while stack:
+            g = stack.pop()
+            if id(g) in seen:
+                continue
+            seen.add(id(g))
+            if self.bn_in.get(id(g)):
+                return True
+            for site in self.calls_in.get(id(g), ()):
+                stack += self._targets(site, g)
+            stack += self.children.get(id(g), [])
+        return False
+
+    def _loss_is_a_number(self, call: ast.Call, fn: Optional[Scope]) -> bool:
+        """`opt.minimize(loss=self.d_loss)` where `self.d_loss` is still the
+        number `__init__` set (no assignment above it in this method):
+        minimize raises on a Python number, so this train op never exists."""
+        loss = kwarg(call, "loss")
+        value = loss.value if loss is not None else (call.args[0] if call.args else None)
+        if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)) \
+                and not isinstance(value.value, bool):
+            return True
+        if not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+                and value.value.id == "self" and fn is not None and fn.cls is not None):
+            return False
+        at = start(call)
+        found = fn.cls.self_assigns.get(value.attr, ())
+        earlier = [(v, m) for v, m in found if m is not fn or start(v) < at]
+        return bool(earlier) and all(
+            m.name == "__init__" and m is not fn and isinstance(v, ast.Constant)
+            and isinstance(v.value, (int, float)) and not isinstance(v.value, bool) for v, m in earlier)
 
     # -- a train op built by a helper of another module ------------------------
     def _helper_train_ops(self) -> Set[int]:
