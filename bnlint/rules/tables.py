@@ -72,14 +72,35 @@ def family_tables(api: Api) -> FamilyTables:
     return FamilyTables(**values)
 
 
+@dataclass(frozen=True)
+class DropoutBuilder:
+    """A TF1 dropout builder (api.yaml `tf1_dropout_builders`): the
+    argument that selects training mode, its default, and the 0-based
+    position of `noise_shape` (where a flag passed third lands)."""
+
+    name: str
+    training_arg: str
+    training_default: bool
+    noise_shape_position: int
+
+
+@lru_cache(maxsize=8)
+def tf1_dropout_builders(api: Api) -> Dict[str, DropoutBuilder]:
+    """Canonical name -> DropoutBuilder. Callers must not change the dict."""
+    out = {}
+    for name, spec in (api_tables().get("tf1_dropout_builders") or {}).items():
+        canonical = api.canonical(str(name))
+        out[canonical] = DropoutBuilder(canonical, str(spec["training_arg"]), bool(spec["training_default"]),
+                                        int(spec["noise_shape_position"]))
+    return out
+
+
 @lru_cache(maxsize=8)
 def tf1_mode_arguments(api: Api) -> Dict[str, str]:
     """Canonical name -> the argument that selects training mode, for the
     TF1 batch norm builders (api.yaml `tf1_batch_norm_builders`) and the
     TF1 dropout builders (`tf1_dropout_builders`). Callers must not
     change the returned dict."""
-    data = api_tables()
     out = {name: b.training_arg for name, b in api.tf1_builders.items()}
-    for name, arg in (data.get("tf1_dropout_builders") or {}).items():
-        out[api.canonical(str(name))] = str(arg)
+    out.update({name: b.training_arg for name, b in tf1_dropout_builders(api).items()})
     return out
