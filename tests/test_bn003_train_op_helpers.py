@@ -152,7 +152,8 @@ def test_stage1_asks_the_siblings_only_for_what_the_file_lacks(tmp_path):
     from bnlint.prefilter import build_prefilter
 
     pre = build_prefilter(load_api())
-    only_bn = "import tensorflow.compat.v1 as tf\n\ndef bn(x, t):\n    return tf.layers.batch_normalization(x, training=t)\n"
+    only_bn = ("import tensorflow.compat.v1 as tf\n\n"
+               "def bn(x, t):\n    return tf.layers.batch_normalization(x, training=t)\n")
     write(tmp_path, {"pkg/__init__.py": "", "pkg/train_ops.py": only_bn, "pkg/model.py": MODEL})
     data = (tmp_path / "pkg/model.py").read_bytes()
     assert "BN003" not in pre.stage1(data, {"BN003"}, str(tmp_path / "pkg/model.py"))

@@ -16,6 +16,9 @@ output reaches the train op.
   `noise_shape`, so the mode stays at its default (never drops for
   `tf.layers`, always drops for slim / contrib). The flag is a bool
   literal, or a name or attribute whose name holds "train" or "phase".
+  Measured on TF 2.21 + tf_keras, graph mode, 1000 ones at rate 0.5:
+  `tf.compat.v1.layers.dropout(x, 0.5)` and `(x, 0.5, flag)` fed True zero
+  none.
 
 Dropout builders and their parameter positions are api.yaml
 `tf1_dropout_builders`. Reported only when the builder's result flows (by

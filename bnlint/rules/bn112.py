@@ -6,8 +6,9 @@ contrib `is_training=`, and the TF1 dropout builders) reads a Python value
 once, when it adds the op to the graph. `self.is_training = False` (or a
 variable or argument rebound to False) later changes the Python object,
 not the graph: every `sess.run` after it still runs the mode the graph was
-built with (TF 1.15 / tf_keras graph semantics: a Python bool passed as
-`training` selects one branch at build time; no placeholder is made).
+built with (a Python bool passed as `training` selects one branch at build
+time; measured on TF 2.21 + tf_keras, graph mode: `m.is_training = False`
+after the build, one sample of 5.0 still normalises to 0.0).
 
 Reported at the assignment that changes the flag, when all of these hold
 (precision first; each is a test in rules/BN112.yaml):
@@ -35,7 +36,7 @@ import ast
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 from ..semantic.callgraph import bound_argument
 from ..semantic.scopes import BindingKind, Scope, ScopeKind, start
@@ -119,7 +120,8 @@ class FrozenTrainingFlag(Rule):
                         continue
                     done.add(id(flip))
                     flag = ctx.segment(flip)
-                    self.report(flip, Variant.DEFAULT, flag=flag, value=value, mode="training" if origin.built else "inference",
+                    self.report(flip, Variant.DEFAULT, flag=flag, value=value,
+                                mode="training" if origin.built else "inference",
                                 line=self.line_of(origin.via), builder=last(q), arg=arg,
                                 run_line=self.line_of(run))
 
