@@ -6,9 +6,10 @@ Used by the BN1xx rules that only speak when a layer's output is trained
 A value travels through plain assignments (`h = f(x)`, `a, b = ...`,
 `self.logits = ...` across the methods of a class, module names read from
 functions), into the call of the user's function that returns it (up to
-four returns deep), and into any expression that mentions it. It does not
-travel through containers mutated in place, attributes of other objects
-than `self`, or other modules. Keys are (scope, name) pairs resolved
+four returns deep), into a container filled in place (`losses.append(v)`,
+`self.d_loss.append(v)`: the container then holds it), and into any
+expression that mentions it. It does not travel through attributes of
+other objects than `self`, or other modules. Keys are (scope, name) pairs resolved
 through the semantic model's bindings, so two functions' `x` stay apart.
 """
 
@@ -22,6 +23,7 @@ from ..semantic.scopes import BindingKind, Scope, ScopeKind
 
 Key = Tuple[object, ...]
 _MAX_RETURNS = 4
+_FILLERS = ("append", "extend", "insert", "add")  # list/set methods that put a value in the container
 
 
 class Flow:
@@ -31,17 +33,27 @@ class Flow:
         self.ctx = ctx
         self.scopes = ctx.scopes
         self._assigns: List[Tuple[Set[Key], Set[Key], Set[int]]] = []  # (targets, reads, node ids)
+        self._values: List[ast.AST] = []  # the value of each entry of _assigns
         self._readers: Dict[Key, List[int]] = {}
         for target, value, scope in self.scopes.assigns:
-            reads = self.reads(value, scope)
-            index = len(self._assigns)
-            self._assigns.append((self._targets(target, scope), reads, {id(value)}))
-            for key in reads:
-                self._readers.setdefault(key, []).append(index)
+            self._add(self._targets(target, scope), value, scope)
+        for site in self.scopes.sites:  # `losses.append(v)`: the list holds v
+            func = site.call.func
+            if isinstance(func, ast.Attribute) and func.attr in _FILLERS and site.call.args \
+                    and dotted(func.value) is not None:
+                self._add(self._targets(func.value, site.scope), site.call.args[-1], site.scope)
         self._value_of: Dict[int, int] = {}  # id(node inside an assigned value) -> assign index, built lazily
         self._ret_by_key: Optional[Dict[Key, List[Scope]]] = None
         self._sink_cache: Dict[int, Tuple[Set[int], Set[Key]]] = {}
         self._ret_by_node: Optional[Dict[int, List[Scope]]] = None
+
+    def _add(self, targets: Set[Key], value: ast.AST, scope: Scope) -> None:
+        reads = self.reads(value, scope)
+        index = len(self._assigns)
+        self._assigns.append((targets, reads, {id(value)}))
+        self._values.append(value)
+        for key in reads:
+            self._readers.setdefault(key, []).append(index)
 
     # -- keys -------------------------------------------------------------------
     def _name_keys(self, name: ast.Name) -> Set[Key]:
@@ -94,7 +106,7 @@ class Flow:
     def _assign_holding(self, node: ast.AST) -> Optional[int]:
         """The assignment whose value contains `node`."""
         if not self._value_of:
-            for index, (_, value, _) in enumerate(self.scopes.assigns):
+            for index, value in enumerate(self._values):
                 for sub in ast.walk(value):
                     self._value_of.setdefault(id(sub), index)
         return self._value_of.get(id(node))
