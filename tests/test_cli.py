@@ -1,4 +1,6 @@
-"""The `bnlint` command through a subprocess, as a user runs it.
+"""The `bnlint` command as a user runs it: `cli.main` in this process (bn),
+and a few smoke tests through a real subprocess (bn_process): the entry
+point, exit codes, a piped stdin, the process pool, the cache across runs.
 
 Exit codes (ruff's): 0 no findings, 1 findings, 2 usage/config error.
 """
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_bnlint
+from conftest import run_bnlint, run_cli
 from helpers import TAPE
 
 # One file per core rule, each with exactly one finding at a known place.
@@ -49,13 +51,23 @@ CLEAN = textwrap.dedent("""\
 """)
 
 
-def bn(*args, cwd=None, stdin=None, env=None):
-    """Run bnlint without the cache (so each run really lints)."""
+def _no_cache(args):
+    """ARGS with --no-cache (so each run really lints), except for `rule`."""
     if args and args[0] == "rule":
-        return run_bnlint(*args, cwd=cwd, stdin=stdin, env=env)
+        return args
     if args and args[0] == "check":
-        return run_bnlint("check", "--no-cache", *args[1:], cwd=cwd, stdin=stdin, env=env)
-    return run_bnlint("--no-cache", *args, cwd=cwd, stdin=stdin, env=env)
+        return ("check", "--no-cache", *args[1:])
+    return ("--no-cache", *args)
+
+
+def bn(*args, cwd=None, stdin=None, env=None):
+    """bnlint without the cache, in this process (conftest.run_cli)."""
+    return run_cli(*_no_cache(args), cwd=cwd, stdin=stdin, env=env)
+
+
+def bn_process(*args, cwd=None, stdin=None, env=None):
+    """bnlint without the cache, in a subprocess: the smoke tests."""
+    return run_bnlint(*_no_cache(args), cwd=cwd, stdin=stdin, env=env)
 
 
 def out(result) -> str:
@@ -93,7 +105,7 @@ ALL = {("tape.py", "BN001"), ("subclass.py", "BN002"), ("graph.py", "BN003")}
 
 # -- exit codes -------------------------------------------------------------------
 def test_exit_1_with_findings_and_lists_them(project):
-    result = bn(".", cwd=project)
+    result = bn_process(".", cwd=project)
     assert result.returncode == 1, err(result)
     assert codes_of(result) == ALL
     assert "Found 3 findings in 4 files checked." in out(result)
@@ -162,7 +174,7 @@ def test_bad_flags_are_usage_errors(project, argv):
 
 
 def test_help_and_version_exit_0():
-    assert bn("--help").returncode == 0
+    assert bn_process("--help").returncode == 0
     version = run_bnlint("--version")
     assert version.returncode == 0
     assert out(version).startswith("bnlint ")
@@ -416,7 +428,7 @@ def test_many_files_in_parallel_same_result(tmp_path):
     for i in range(20):
         (tmp_path / f"m{i:02}.py").write_text(TAPE if i % 2 else CLEAN)
     serial = bn("-j", "1", "--output-format", "json", ".", cwd=tmp_path)
-    parallel = bn("-j", "4", "--output-format", "json", ".", cwd=tmp_path)
+    parallel = bn_process("-j", "4", "--output-format", "json", ".", cwd=tmp_path)
     assert json.loads(out(serial)) == json.loads(out(parallel))
     assert len(json.loads(out(serial))) == 10
 
@@ -435,7 +447,7 @@ def test_cache_gives_same_result_and_follows_edits(tmp_path):
 
 # -- stdin ------------------------------------------------------------------------------
 def test_stdin_with_filename(project):
-    result = bn("-", "--stdin-filename", "pkg/train.py", cwd=project, stdin=TAPE.encode())
+    result = bn_process("-", "--stdin-filename", "pkg/train.py", cwd=project, stdin=TAPE.encode())
     assert result.returncode == 1
     assert out(result).startswith("pkg/train.py:8:16: BN001 ")
 
@@ -550,22 +562,22 @@ def test_exit_zero_does_not_hide_usage_errors(tmp_path):
 
 def test_cache_follows_config_changes(tmp_path):
     (tmp_path / "m.py").write_text(TAPE)
-    assert run_bnlint(".", cwd=tmp_path).returncode == 1
+    assert run_cli(".", cwd=tmp_path).returncode == 1
     (tmp_path / ".bnlint.yaml").write_text('ignore: ["BN001"]\n')
-    assert run_bnlint(".", cwd=tmp_path).returncode == 0
-    assert run_bnlint("--select", "BN001", ".", cwd=tmp_path).returncode == 1
+    assert run_cli(".", cwd=tmp_path).returncode == 0
+    assert run_cli("--select", "BN001", ".", cwd=tmp_path).returncode == 1
     (tmp_path / ".bnlint.yaml").write_text('per-file-ignores: {"m.py": ["BN0"]}\n')
-    assert run_bnlint(".", cwd=tmp_path).returncode == 0
+    assert run_cli(".", cwd=tmp_path).returncode == 0
     (tmp_path / ".bnlint.yaml").unlink()
-    assert run_bnlint(".", cwd=tmp_path).returncode == 1
+    assert run_cli(".", cwd=tmp_path).returncode == 1
 
 
 def test_cache_follows_noqa_edits(tmp_path):
     target = tmp_path / "m.py"
     target.write_text(TAPE)
-    assert run_bnlint(".", cwd=tmp_path).returncode == 1
+    assert run_cli(".", cwd=tmp_path).returncode == 1
     target.write_text(TAPE.replace("pred = net(x)", "pred = net(x)  # noqa: BN001"))
-    assert run_bnlint(".", cwd=tmp_path).returncode == 0
+    assert run_cli(".", cwd=tmp_path).returncode == 0
 
 
 def test_same_file_by_two_spellings_is_checked_once(project):
@@ -593,9 +605,9 @@ def test_smoke_nearest_config_per_file_in_a_subprocess(tmp_path):
     (tmp_path / "a.py").write_text(TAPE)
     (tmp_path / "sub" / "a.py").write_text(TAPE)
     (tmp_path / "sub" / "pyproject.toml").write_text('[tool.bnlint]\nignore = ["BN001"]\n')
-    outputs = [bn("--output-format", "json", *order, cwd=tmp_path) for order in
+    outputs = [bn_process("--output-format", "json", *order, cwd=tmp_path) for order in
                (("a.py", "sub/a.py"), ("sub/a.py", "a.py"), (".",))]
     found = [sorted(Path(f["filename"]).as_posix() for f in json.loads(out(r))) for r in outputs]
     assert found == [["a.py"], ["a.py"], ["a.py"]]
-    bad = bn("--select", "BN004", "a.py", cwd=tmp_path)
+    bad = bn_process("--select", "BN004", "a.py", cwd=tmp_path)
     assert bad.returncode == 2 and "unknown rule selector 'BN004'" in err(bad) and out(bad) == ""

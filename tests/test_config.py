@@ -1,7 +1,8 @@
 """Configuration: [tool.bnlint] in pyproject.toml or .bnlint.yaml.
 
-Discovery and error reporting go through the real CLI (a subprocess); the
-loader is also exercised in-process where that is clearer.
+Discovery and error reporting go through the CLI's `main` (conftest.run_cli:
+its own cwd, stdout and stderr); the loader is also exercised directly
+where that is clearer.
 """
 
 import json
@@ -12,7 +13,7 @@ import pytest
 
 from bnlint.config import Config, ConfigError, DEFAULT_EXCLUDE, find_config_file, load_config
 
-from conftest import run_bnlint
+from conftest import run_cli
 from helpers import found, lint
 
 TAPE = textwrap.dedent("""\
@@ -53,7 +54,7 @@ CUSTOM = textwrap.dedent("""\
 
 
 def bn(*args, cwd):
-    return run_bnlint("--no-cache", "--output-format", "json", *args, cwd=cwd)
+    return run_cli("--no-cache", "--output-format", "json", *args, cwd=cwd)
 
 
 def records(result):

@@ -273,7 +273,9 @@ def test_sigterm_mid_write_leaves_no_temp_file(tmp_path):
     assert sorted(p.name for p in tree.iterdir()) == ["train.py"] and f.read_text() == BUGGY
 
 
-def test_sigkill_leftovers_are_swept_by_the_next_fix(bnlint, tmp_path):
+def test_sigkill_leftovers_are_swept_by_the_next_fix(bnlint_process, tmp_path):
+    # A real process: the sweep must tell this (live) test process's pid from its own.
+    bnlint = bnlint_process
     tree = _tree(tmp_path)
     f = tree / "train.py"
     f.write_text(BUGGY)

@@ -1,6 +1,6 @@
 """Autofix: every INVALID spec example's fixed output, layout cases, the
-no-byte-outside-the-span property, and `--fix` / `--diff` as a user runs
-them (subprocess)."""
+no-byte-outside-the-span property, and `--fix` / `--diff` through the CLI
+(in this process: conftest.run_cli)."""
 
 import os
 import re

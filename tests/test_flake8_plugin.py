@@ -16,7 +16,7 @@ import pytest
 
 from bnlint.specs import load_specs
 
-from conftest import ROOT, run_bnlint
+from conftest import ROOT, run_cli
 
 FMT = "%(path)s|%(row)d|%(col)d|%(code)s|%(text)s"
 
@@ -33,7 +33,7 @@ def flake8(*args, cwd=ROOT):
 
 
 def bnlint_rows(*paths, cwd=ROOT):
-    proc = run_bnlint("--no-cache", "--output-format", "json", *paths, cwd=cwd)
+    proc = run_cli("--no-cache", "--output-format", "json", *paths, cwd=cwd)
     assert proc.returncode in (0, 1), proc.stderr
     return {(str(Path(r["filename"])), r["line"], r["column"], r["code"], r["message"])
             for r in json.loads(proc.stdout)}
@@ -192,7 +192,7 @@ def test_bad_config_fails_flake8_as_it_fails_bnlint(tmp_path, jobs, body, named)
     (tmp_path / "pyproject.toml").write_text(f"[tool.bnlint]\n{body}\n")
     (tmp_path / "a.py").write_text(BUGGY.format(noqa=""))
     (tmp_path / "b.py").write_text(BUGGY.format(noqa=""))
-    cli = run_bnlint("--no-cache", "a.py", "b.py", cwd=tmp_path)
+    cli = run_cli("--no-cache", "a.py", "b.py", cwd=tmp_path)
     assert cli.returncode == 2 and named in cli.stderr.decode()
     proc = subprocess.run([sys.executable, "-m", "flake8", "--isolated", "-j", jobs, "--select", "BN",
                            "a.py", "b.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -18,7 +18,7 @@ from bnlint.config import Config
 from bnlint.flavour import detect_flavour
 from bnlint.semantic import SemanticModel
 
-from conftest import run_bnlint
+from conftest import run_bnlint, run_cli
 from helpers import found, lint
 
 
@@ -166,7 +166,7 @@ def test_both_flavour_findings_are_not_tagged():
 def test_flavour_in_json_output(tmp_path):
     (tmp_path / "k3.py").write_text(model_without_training("import keras\n", "keras"))
     (tmp_path / "k2.py").write_text(model_without_training("import tf_keras\n", "tf_keras"))
-    result = run_bnlint("--no-cache", "--keras", "3", "--output-format", "json", ".", cwd=tmp_path)
+    result = run_cli("--no-cache", "--keras", "3", "--output-format", "json", ".", cwd=tmp_path)
     recs = json.loads(result.stdout)
     assert [(os.path.basename(r["filename"]), r["code"], r["flavour"]) for r in recs] == \
         [("k3.py", "BN002", "keras3")]

@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import run_bnlint
+from conftest import run_cli
 
 BUGGY = Path(__file__).resolve().parent.parent / "examples" / "buggy" / "bn001_gradient_tape.py"
 
@@ -22,13 +22,13 @@ def _tree(tmp_path):
 
 def test_explicit_files_are_linted_without_force_exclude(tmp_path):
     _tree(tmp_path)
-    result = run_bnlint("--output-format", "json", "--no-cache", "build/gen.py", "train.py", cwd=tmp_path)
+    result = run_cli("--output-format", "json", "--no-cache", "build/gen.py", "train.py", cwd=tmp_path)
     assert _files(result) == ["build/gen.py", "train.py"]
 
 
 def test_force_exclude_flag_skips_default_excludes(tmp_path):
     _tree(tmp_path)
-    result = run_bnlint("--output-format", "json", "--no-cache", "--force-exclude",
+    result = run_cli("--output-format", "json", "--no-cache", "--force-exclude",
                         "build/gen.py", "train.py", cwd=tmp_path)
     assert _files(result) == ["train.py"]
 
@@ -36,11 +36,11 @@ def test_force_exclude_flag_skips_default_excludes(tmp_path):
 def test_force_exclude_from_config_with_a_pattern(tmp_path):
     _tree(tmp_path)
     (tmp_path / "pyproject.toml").write_text('[tool.bnlint]\nforce-exclude = true\nextend-exclude = ["train.py"]\n')
-    result = run_bnlint("--output-format", "json", "--no-cache", "build/gen.py", "train.py", cwd=tmp_path)
+    result = run_cli("--output-format", "json", "--no-cache", "build/gen.py", "train.py", cwd=tmp_path)
     assert result.returncode == 0 and _files(result) == []
 
 
 def test_force_exclude_must_be_a_boolean(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.bnlint]\nforce-exclude = "yes"\n')
-    result = run_bnlint("x.py", cwd=tmp_path)
+    result = run_cli("x.py", cwd=tmp_path)
     assert result.returncode == 2 and b"force-exclude" in result.stderr

@@ -12,7 +12,7 @@ from bnlint.config import Config
 from bnlint.engine import lint_bytes
 from bnlint.specs import load_specs
 
-from conftest import ROOT, run_bnlint
+from conftest import ROOT, run_cli
 
 LIMIT = 120
 FLAVOUR_PREFIX = "[Keras 3] "  # added by the rules to findings that hold for one flavour
@@ -117,13 +117,13 @@ def test_full_output_shows_the_detail_and_the_flavour(tmp_path):
             def call(self, x):
                 return self.bn(x)
         """))
-    proc = run_bnlint("--no-cache", "--keras", "3", "--output-format", "full", "k3.py", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--keras", "3", "--output-format", "full", "k3.py", cwd=tmp_path)
     text = proc.stdout.decode()
     # `[*]`: --fix would fix it (BN002's safe fix adds `training=None`).
     assert "k3.py:6:9: BN002 [*] [Keras 3] `Net.call()` has no `training` parameter" in text
     assert "  = note: `fit()` then never passes `training=True`, and its BatchNormalization stays" in text
     assert "  = note: holds for Keras 3" in text
-    concise = run_bnlint("--no-cache", "--keras", "3", "k3.py", cwd=tmp_path).stdout.decode()
+    concise = run_cli("--no-cache", "--keras", "3", "k3.py", cwd=tmp_path).stdout.decode()
     assert "BatchNormalization" not in concise  # the which-layer part is full-only
 
 

@@ -13,7 +13,7 @@ from bnlint.engine import lint_bytes
 from bnlint.files import discover
 from bnlint.notebook import python_lines
 
-from conftest import run_bnlint
+from conftest import run_cli
 
 KERAS3 = Config(keras="3")
 
@@ -72,13 +72,13 @@ def test_a_cell_alone_is_not_enough():
 
 def test_cli_text_and_json_name_the_cell(tmp_path):
     (tmp_path / "nb.ipynb").write_text(notebook(IMPORTS, BUILD, TRAIN))
-    proc = run_bnlint("--no-cache", "--keras", "3", "nb.ipynb", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--keras", "3", "nb.ipynb", cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.decode().startswith("nb.ipynb:cell 3:3:15: BN001 ")
-    proc = run_bnlint("--no-cache", "--keras", "3", "--output-format", "json", "nb.ipynb", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--keras", "3", "--output-format", "json", "nb.ipynb", cwd=tmp_path)
     (rec,) = json.loads(proc.stdout)
     assert (rec["cell"], rec["line"], rec["column"], rec["end_line"], rec["end_column"]) == (3, 3, 15, 3, 23)
-    proc = run_bnlint("--no-cache", "--keras", "3", "--output-format", "full", "nb.ipynb", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--keras", "3", "--output-format", "full", "nb.ipynb", cwd=tmp_path)
     out = proc.stdout.decode()
     assert "    3 |         out = model(x)" in out and "^^^^^^^^" in out  # the cell's line, not the JSON's
 
@@ -165,7 +165,7 @@ def test_malformed_notebook_is_bn905(text, detail, line):
 
 def test_malformed_notebook_from_the_cli(tmp_path):
     (tmp_path / "nb.ipynb").write_text('{"cells": [\n<<<<<<< HEAD\n  "with tf.GradientTape() as t:"\n')
-    proc = run_bnlint("--no-cache", "nb.ipynb", cwd=tmp_path)
+    proc = run_cli("--no-cache", "nb.ipynb", cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.decode().startswith("nb.ipynb:2:1: BN905 cannot check this notebook: not valid JSON")
 
@@ -191,8 +191,8 @@ def test_findings_know_their_line_in_the_ipynb_file(tmp_path):
 
 def test_directory_run_and_cache_keep_cells(tmp_path):
     (tmp_path / "nb.ipynb").write_text(notebook(IMPORTS, BUILD, TRAIN))
-    first = run_bnlint("--keras", "3", "--output-format", "json", ".", cwd=tmp_path)
-    second = run_bnlint("--keras", "3", "--output-format", "json", ".", cwd=tmp_path)  # from the cache
+    first = run_cli("--keras", "3", "--output-format", "json", ".", cwd=tmp_path)
+    second = run_cli("--keras", "3", "--output-format", "json", ".", cwd=tmp_path)  # from the cache
     assert json.loads(first.stdout) == json.loads(second.stdout)
     assert [r["cell"] for r in json.loads(second.stdout)] == [3]
 
@@ -252,7 +252,7 @@ def test_a_message_that_names_a_line_names_its_cell():
 
 def test_stdin_with_a_notebook_name(tmp_path):
     data = notebook(IMPORTS, BUILD, TRAIN).encode()
-    proc = run_bnlint("--no-cache", "--keras", "3", "-", "--stdin-filename", "nb.ipynb", stdin=data, cwd=tmp_path)
+    proc = run_cli("--no-cache", "--keras", "3", "-", "--stdin-filename", "nb.ipynb", stdin=data, cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.decode().startswith("nb.ipynb:cell 3:3:15: BN001 ")
 
@@ -272,18 +272,18 @@ def _code_sources(text):
 def test_fix_edits_the_cell_and_nothing_else(tmp_path):
     text = notebook(IMPORTS, BUILD, ("markdown", "now train\n"), TRAIN)
     (tmp_path / "nb.ipynb").write_text(text)
-    proc = run_bnlint("--no-cache", "--keras", "3", "--fix", "nb.ipynb", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--keras", "3", "--fix", "nb.ipynb", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     new = (tmp_path / "nb.ipynb").read_text()
     assert new == text.replace('"        out = model(x)\\n"', '"        out = model(x, training=True)\\n"')
     assert new != text
-    assert run_bnlint("--no-cache", "--keras", "3", "nb.ipynb", cwd=tmp_path).returncode == 0
+    assert run_cli("--no-cache", "--keras", "3", "nb.ipynb", cwd=tmp_path).returncode == 0
 
 
 def test_diff_shows_the_notebook_change_and_writes_nothing(tmp_path):
     text = notebook(IMPORTS, BUILD, TRAIN)
     (tmp_path / "nb.ipynb").write_text(text)
-    proc = run_bnlint("--no-cache", "--keras", "3", "--diff", "nb.ipynb", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--keras", "3", "--diff", "nb.ipynb", cwd=tmp_path)
     assert proc.returncode == 1
     out = proc.stdout.decode()
     assert out.startswith("--- nb.ipynb\n+++ nb.ipynb\n")
@@ -336,7 +336,7 @@ def test_a_fix_that_cannot_be_mapped_is_reported_not_dropped(tmp_path):
         ("code", "import tensorflow as tf\nnet = tf.layers.batch_normalization(x, training=is_training)\n"),
         ("code", "  train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n", "as is"))
     (tmp_path / "nb.ipynb").write_text(text)
-    proc = run_bnlint("--no-cache", "--keras", "3", "--fix", "nb.ipynb", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--keras", "3", "--fix", "nb.ipynb", cwd=tmp_path)
     assert "nb.ipynb: 1 fix not applied" in proc.stderr.decode()
     assert proc.returncode == 1 and "BN003" in proc.stdout.decode()
     assert (tmp_path / "nb.ipynb").read_text() == text
@@ -345,7 +345,7 @@ def test_a_fix_that_cannot_be_mapped_is_reported_not_dropped(tmp_path):
 def test_a_notebook_that_cannot_be_read_says_so_under_fix(tmp_path):
     (tmp_path / "nb.ipynb").write_text('{"cells": [ "GradientTape"')
     for flag in ("--fix", "--diff"):
-        proc = run_bnlint("--no-cache", flag, "nb.ipynb", cwd=tmp_path)
+        proc = run_cli("--no-cache", flag, "nb.ipynb", cwd=tmp_path)
         assert "nb.ipynb: not fixed: not a readable notebook" in proc.stderr.decode(), flag
         assert proc.returncode == (1 if flag == "--fix" else 0)  # --diff: exit 1 means "a change"
     with pytest.raises(NotFixable):
@@ -403,7 +403,7 @@ def test_fixing_cells_fixes_as_the_file_would_be_fixed(data):
 
 def test_fix_a_notebook_on_stdin(tmp_path):
     data = notebook(IMPORTS, BUILD, TRAIN)
-    proc = run_bnlint("--no-cache", "--keras", "3", "--fix", "-", "--stdin-filename", "nb.ipynb",
+    proc = run_cli("--no-cache", "--keras", "3", "--fix", "-", "--stdin-filename", "nb.ipynb",
                       stdin=data.encode(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode() == data.replace("model(x)\\n", "model(x, training=True)\\n")

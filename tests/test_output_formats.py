@@ -23,7 +23,7 @@ from bnlint.report import FORMATS
 from bnlint.report.escape import printable
 from bnlint.specs import load_specs
 
-from conftest import ROOT, run_bnlint
+from conftest import ROOT, run_cli
 
 NOTEBOOK = {
     "cells": [
@@ -49,7 +49,7 @@ def project(tmp_path_factory):
 
 
 def output(project, fmt):
-    proc = run_bnlint("--no-cache", "--output-format", fmt, "examples", cwd=project)
+    proc = run_cli("--no-cache", "--output-format", fmt, "examples", cwd=project)
     assert proc.returncode == 1, proc.stderr
     return proc.stdout.decode("utf-8")
 
@@ -119,7 +119,7 @@ def test_sarif_validator_rejects_a_broken_log(project, sarif_validator):
 
 def test_sarif_with_no_findings_is_valid(tmp_path, sarif_validator):
     (tmp_path / "ok.py").write_text("x = 1\n")
-    proc = run_bnlint("--no-cache", "--output-format", "sarif", "ok.py", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--output-format", "sarif", "ok.py", cwd=tmp_path)
     assert proc.returncode == 0
     log = json.loads(proc.stdout)
     assert not list(sarif_validator.iter_errors(log)) and log["runs"][0]["results"] == []
@@ -179,7 +179,7 @@ def test_junit_parses_and_lists_every_finding(project, records):
 
 def test_junit_clean_run_is_one_passing_case(tmp_path):
     (tmp_path / "ok.py").write_text("x = 1\n")
-    proc = run_bnlint("--no-cache", "--output-format", "junit", "ok.py", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--output-format", "junit", "ok.py", cwd=tmp_path)
     root = ET.fromstring(proc.stdout)
     assert proc.returncode == 0 and root.get("failures") == "0"
     (case,) = root.iter("testcase")
@@ -196,7 +196,7 @@ def test_every_format_gives_each_finding_its_specs_severity(tmp_path):
     specs = load_specs()
 
     def run(fmt):
-        proc = run_bnlint("--no-cache", "--output-format", fmt, ".", cwd=tmp_path)
+        proc = run_cli("--no-cache", "--output-format", fmt, ".", cwd=tmp_path)
         assert proc.returncode == 1, proc.stderr
         return proc.stdout.decode()
 
@@ -257,7 +257,7 @@ def test_sarif_fixes_are_the_fixes_bnlint_applies(tmp_path, sarif_validator):
     """Applying a result's SARIF replacements gives the file `bnlint --fix` writes."""
     src = ROOT / "examples" / "buggy" / "bn001_gradient_tape.py"
     (tmp_path / "train.py").write_text(src.read_text())
-    proc = run_bnlint("--no-cache", "--output-format", "sarif", "train.py", cwd=tmp_path)
+    proc = run_cli("--no-cache", "--output-format", "sarif", "train.py", cwd=tmp_path)
     log = json.loads(proc.stdout)
     assert not list(sarif_validator.iter_errors(log))
     (result,) = log["runs"][0]["results"]
@@ -267,5 +267,5 @@ def test_sarif_fixes_are_the_fixes_bnlint_applies(tmp_path, sarif_validator):
     for rep in sorted(change["replacements"], key=lambda r: -r["deletedRegion"]["charOffset"]):
         start = rep["deletedRegion"]["charOffset"]
         text = text[:start] + rep["insertedContent"]["text"] + text[start + rep["deletedRegion"]["charLength"]:]
-    assert run_bnlint("--no-cache", "--fix", "train.py", cwd=tmp_path).returncode == 0
+    assert run_cli("--no-cache", "--fix", "train.py", cwd=tmp_path).returncode == 0
     assert text == (tmp_path / "train.py").read_text() != src.read_text()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_bnlint
+from conftest import ROOT, run_cli
 
 pre_commit = pytest.importorskip("pre_commit")
 from identify.identify import tags_from_filename  # noqa: E402  (pre-commit's file typing)
@@ -102,7 +102,7 @@ def test_hook_fails_on_staged_buggy_files(tmp_path, hook_repo, home):
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
     assert "bnlint" in out and "Failed" in out and "exit code: 1" in out
-    expected = run_bnlint("--no-cache", "-q", "train.py", "explore.ipynb", cwd=repo).stdout.decode()
+    expected = run_cli("--no-cache", "-q", "train.py", "explore.ipynb", cwd=repo).stdout.decode()
     assert sorted(line.split(":")[0] for line in expected.splitlines()) == ["explore.ipynb", "train.py"]
     assert "explore.ipynb:cell 2:2:9: BN001" in expected
     for line in expected.splitlines():

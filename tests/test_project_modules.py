@@ -3,7 +3,7 @@
 import json
 import textwrap
 
-from conftest import run_bnlint
+from conftest import run_cli
 
 PLAIN = """\
 import tensorflow as tf
@@ -43,7 +43,7 @@ def step(x, y):
 
 
 def _findings(tmp_path, *extra):
-    result = run_bnlint("--output-format", "json", *extra, str(tmp_path), cwd=tmp_path)
+    result = run_cli("--output-format", "json", *extra, str(tmp_path), cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr.decode()
     return [(f["filename"].rsplit("/", 1)[-1], f["line"], f["code"], f"{f['message']} {f['detail']}")
             for f in json.loads(result.stdout)]
