@@ -34,6 +34,15 @@ def project(tmp_path):
     return dest
 
 
+@pytest.fixture(scope="module")
+def untaken_branch(tmp_path_factory):
+    """(project, proc, payload) of one `confirm k3_untaken_branch.py` run,
+    shared by the tests that read it (one TensorFlow start instead of two)."""
+    project = tmp_path_factory.mktemp("untaken") / "project"
+    shutil.copytree(SCRIPTS, project)
+    return (project, *confirm(project, "k3_untaken_branch.py"))
+
+
 def _tree(root: Path):
     return sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*"))
 
@@ -110,8 +119,8 @@ def test_keras3_subclass_without_training_under_fit_and_a_runtime_only_finding(p
     assert proc.returncode == 1
 
 
-def test_keras3_bug_behind_untaken_branch_is_not_reached(project):
-    proc, payload = confirm(project, "k3_untaken_branch.py")
+def test_keras3_bug_behind_untaken_branch_is_not_reached(untaken_branch):
+    project, proc, payload = untaken_branch
     assert observed(payload) == expected(project, "k3_untaken_branch.py")
     [layer] = bn_layers(payload)
     assert layer["steps_changed"] == 2  # the branch that ran trains BN
@@ -351,7 +360,7 @@ def test_a_call_that_ran_but_is_not_a_keras_layer_is_said_so(project):
     assert proc.returncode == 0
 
 
-def test_untaken_code_is_said_to_have_never_run(project):
-    proc, payload = confirm(project, "k3_untaken_branch.py")
+def test_untaken_code_is_said_to_have_never_run(untaken_branch):
+    _, _, payload = untaken_branch
     texts = [f["evidence"] for f in payload["findings"] if f["status"] == "not reached"]
     assert texts and all(t.startswith("this code never ran") for t in texts), texts
