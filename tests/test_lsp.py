@@ -24,6 +24,8 @@ from bnlint.finding import Edit, Fix
 from bnlint.lsp import Source, fix_edits, noqa_edit
 from bnlint.specs import load_specs
 
+from conftest import run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 BUGGY = (EXAMPLES / "buggy" / "bn001_gradient_tape.py").read_text(encoding="utf-8")
@@ -128,8 +130,7 @@ def with_call_line(line: str) -> str:
 async def test_buggy_examples_get_the_cli_findings(client, tmp_path):
     for path in (EXAMPLES / "buggy").glob("*.py"):
         shutil.copy(path, tmp_path / path.name)
-    cli = subprocess.run([sys.executable, "-m", "bnlint", "--output-format", "json", "--no-cache", "."],
-                         cwd=tmp_path, capture_output=True, env=ENV, check=False)
+    cli = run_cli("--output-format", "json", "--no-cache", ".", cwd=tmp_path)
     assert cli.returncode == 1, cli.stderr
     expected = {(Path(f["filename"]).name, f["line"] - 1, f["column"] - 1, f["end_line"] - 1, f["end_column"] - 1,
                  f["code"], f["message"]) for f in json.loads(cli.stdout)}
@@ -390,8 +391,8 @@ THREE = ("import tensorflow as tf\r\n"
 
 def cli_fix(path: Path, text: str) -> str:
     """What `bnlint --fix` makes of the buffer, with the config of the file's directory."""
-    proc = subprocess.run([sys.executable, "-m", "bnlint", "--no-cache", "--fix", "-", "--stdin-filename", str(path)],
-                          input=text.encode("utf-8"), capture_output=True, env=ENV, cwd=path.parent, check=False)
+    proc = run_cli("--no-cache", "--fix", "-", "--stdin-filename", str(path), stdin=text.encode("utf-8"),
+                   cwd=path.parent)
     return proc.stdout.decode("utf-8")
 
 
