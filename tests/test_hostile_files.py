@@ -421,8 +421,10 @@ def _descendants(pid: int):
 def test_worker_killed_by_a_signal_is_rechecked(tree):
     """SIGKILL one worker mid-run (what the OOM killer does): its files are
     rechecked in fresh processes and the output equals an undisturbed run."""
-    for i in range(10):
-        (tree / f"mid{i}.py").write_bytes(_heavy(300) + BUGGY)
+    # 8 files (the pool's minimum) of ~0.7 s each: the kill 0.3 s after the
+    # workers start lands mid-file with files still queued.
+    for i in range(7):
+        (tree / f"mid{i}.py").write_bytes(_heavy(200) + BUGGY)
     cmd = [sys.executable, "-m", "bnlint", "--no-cache", "--output-format", "json", "-j", "2", "."]
     clean = subprocess.run(cmd, cwd=tree, capture_output=True, timeout=TIMEOUT)
     before = snapshot(tree)
