@@ -20,6 +20,8 @@ from bnlint.config import Config
 from bnlint.engine import RunStats, lint_paths
 from bnlint.finding import Finding
 
+from conftest import run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").rglob("*.py"))
 
@@ -34,8 +36,9 @@ def tree(tmp_path):
 
 
 def cli(tree: Path, *args, env=None):
-    proc = subprocess.run([sys.executable, "-m", "bnlint", "--output-format", "json", *args, "."],
-                          cwd=tree, capture_output=True, timeout=300, env={**os.environ, **(env or {})})
+    """The CLI's JSON findings for `.` in `tree`, from cli.main in this process
+    (conftest.run_cli); two runs at once below are real processes."""
+    proc = run_cli("--output-format", "json", *args, ".", cwd=tree, env=env)
     assert proc.returncode in (0, 1), proc.stderr.decode()
     return json.loads(proc.stdout)
 
