@@ -20,10 +20,23 @@ might be, and anyone can compute a content hash. So:
   directories must not be symlinks; temp files are created exclusively and
   renamed into place.
 
-Key: the file's bytes, its path, bnlint's version, the config, the rule
-data files and the Keras flavour. Entries are written atomically (temp
-file + rename), so two runs at once never see half an entry; a truncated
-or altered entry fails its HMAC and is a miss, never a wrong answer.
+Key: the file's bytes (their sha256), its path, bnlint's version, the
+config, the rule data files and the Keras flavour. Entries are written
+atomically (temp file + rename), so two runs at once never see half an
+entry; a truncated or altered entry fails its HMAC and is a miss, never a
+wrong answer.
+
+The stat index (`StatIndex`, one file `index` per cache directory, under
+the same HMAC, bounds and no-link rules) lets a warm run skip reading
+files: for each path it keeps the sha256 of the bytes last read with the
+stat that went with them (size, mtime and ctime in ns, inode, device,
+mode, as ruff keys its cache by path, mtime, size and permissions), and
+the keys of files the byte pre-filter ruled out. A path whose stat is
+unchanged has the recorded digest; any difference, and any file changed
+less than RACY_SECONDS before it was read (the same timestamp could hide
+a second edit, git's "racy" case), is read and hashed again: the content
+hash stays the truth. Dependencies (sibling modules) are checked the same
+way, stat first.
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
@@ -50,7 +64,12 @@ from .resources import rules_dir
 CACHE_DIR_NAME = ".bnlint_cache"  # the old in-tree location (still excluded from linting)
 MAX_ENTRY_BYTES = 16 * 1024 * 1024  # bytes; a larger entry is a miss
 MAX_DEPENDENCY_BYTES = 8 * 1024 * 1024  # bytes; as engine.MAX_FILE_BYTES
+MAX_INDEX_BYTES = 64 * 1024 * 1024  # bytes; a larger stat index is not read (every file is then hashed)
+MAX_INDEX_SKIPS = 500_000  # pre-filter decisions kept; past this only the last run's are written
+RACY_SECONDS = 2  # a file changed this recently when read is hashed again next time
 SECRET_BYTES = 32
+INDEX_NAME = "index"
+_INDEX_MAGIC = b"bnlint-stat-index 1\n"
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -173,6 +192,14 @@ class Cache:
         self.salt = _salt(config)
         self.secret = secret if secret is not None else user_secret()
         self.writable = self.secret is not None
+        self.index: Optional["StatIndex"] = None  # set by open_index()
+
+    def open_index(self) -> "StatIndex":
+        """The stat index of this cache directory (read once; empty when
+        missing, damaged or of another secret), shared by for_config copies."""
+        if self.index is None:
+            self.index = StatIndex.load(self)
+        return self.index
 
     def for_config(self, config: Config) -> "Cache":
         """A cache in the same directory, with the same key, for files linted
@@ -183,9 +210,13 @@ class Cache:
         return other
 
     def _key(self, path: str, data: bytes) -> str:
+        return self.key_for(path, hashlib.sha256(data).hexdigest())
+
+    def key_for(self, path: str, digest: str) -> str:
+        """The entry key of `path` whose bytes have sha256 `digest` (hex)
+        under this cache's salt (version, config, rule data, flavour)."""
         h = hashlib.sha256(self.salt)
-        h.update(b"\0" + os.fsencode(path) + b"\0")
-        h.update(data)
+        h.update(b"\0" + os.fsencode(path) + b"\0" + digest.encode("ascii"))
         return h.hexdigest()
 
     def _mac(self, key: str, payload: str, dependencies: str) -> str:
@@ -196,9 +227,14 @@ class Cache:
         return self.dir / key[:2] / f"{key}.json"
 
     def get(self, path: str, data: bytes) -> Optional[List[Finding]]:
+        """The findings cached for `path` with these bytes, or None (a miss)."""
+        return self.lookup(path, self._key(path, data))
+
+    def lookup(self, path: str, key: str) -> Optional[List[Finding]]:
+        """The findings of the entry `key` (key_for) for `path`, or None: no
+        entry, a bad one (HMAC, shape, bounds), or a changed dependency."""
         if self.secret is None:
             return None
-        key = self._key(path, data)
         raw = read_bounded(str(self._file(key)), MAX_ENTRY_BYTES)
         if raw is None:
             return None
@@ -215,19 +251,21 @@ class Cache:
             return None
         if not all(_well_typed(f, path) for f in findings):
             return None
-        if not _dependencies_unchanged(deps):
+        if not _dependencies_unchanged(deps, self.index):
             return None
         return findings
 
     def put(self, path: str, data: bytes, findings: List[Finding],
-            dependencies: Sequence[str] = ()) -> None:
+            dependencies: Sequence[str] = (), key: Optional[str] = None) -> None:
+        """Store `findings` for `path` with these bytes (`key`: their
+        key_for, when already known), and the digests of `dependencies`."""
         if not self.writable:
             return
-        key = self._key(path, data)
+        key = key or self._key(path, data)
         target = self._file(key)
         digests = []
         for dep in dependencies:
-            ok, digest = _digest_of(dep)
+            ok, digest = _digest_of(dep, self.index)
             if not ok:
                 return  # a dependency we cannot hash safely: not cached
             digests.append([dep, digest])
@@ -237,20 +275,26 @@ class Cache:
         except (TypeError, ValueError):
             return  # not serialisable (a bug elsewhere): just not cached
         entry = {"key": key, "findings": payload, "dependencies": deps, "mac": self._mac(key, payload, deps)}
+        self._write(target, json.dumps(entry).encode("utf-8"), shard=True)
+
+    def _write(self, target: Path, data: bytes, shard: bool) -> None:
+        """Write `data` to `target` (in the cache directory, or in a shard
+        directory of it) atomically, never through a symlinked directory."""
         try:
             self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not _real_dir(self.dir):
                 self.writable = False  # a symlinked cache directory is not written through
                 return
-            target.parent.mkdir(exist_ok=True, mode=0o700)
-            if not _real_dir(target.parent):
-                return  # nor a symlinked shard
+            if shard:
+                target.parent.mkdir(exist_ok=True, mode=0o700)
+                if not _real_dir(target.parent):
+                    return  # nor a symlinked shard
             if not self.in_user_dir:
                 _write_gitignore(self.dir)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(entry, fh)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
                 os.replace(tmp, target)
             except BaseException:
                 _unlink_quietly(tmp)
@@ -272,31 +316,39 @@ def _write_gitignore(directory: Path) -> None:
         fh.write("# Created by bnlint.\n*\n")
 
 
-def _digest_of(path: str) -> Tuple[bool, Optional[str]]:
+def _digest_of(path: str, index: Optional["StatIndex"] = None) -> Tuple[bool, Optional[str]]:
     """(True, sha256) for a regular file within MAX_DEPENDENCY_BYTES,
     (True, None) when nothing is there, (False, None) for anything else
     (a device, a FIFO, too large, unreadable): never blocks or reads
-    without bound."""
+    without bound. With an `index`, a file whose stat is unchanged since
+    it was last hashed is not read again (StatIndex.digest)."""
     if not isinstance(path, str):
         return False, None
     try:
-        os.stat(path)
+        st = os.stat(path)
     except FileNotFoundError:
         return True, None
     except (OSError, ValueError):
         return False, None
+    if index is not None and stat.S_ISREG(st.st_mode):
+        known = index.digest(path, st)
+        if known is not None:
+            return True, known
     data = read_bounded(path, MAX_DEPENDENCY_BYTES, follow=True)
     if data is None:
         return False, None
-    return True, hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
+    if index is not None:
+        index.observe(path, st, digest)
+    return True, digest
 
 
-def _dependencies_unchanged(dependencies) -> bool:
+def _dependencies_unchanged(dependencies, index: Optional["StatIndex"] = None) -> bool:
     """Each [path, sha256] a cached result was computed from still holds
     (a null digest: the file did not exist, and still must not)."""
     try:
         for dep, digest in dependencies:
-            ok, now = _digest_of(dep)
+            ok, now = _digest_of(dep, index)
             if not ok or now != digest:
                 return False
         return True
@@ -317,3 +369,104 @@ def _well_typed(f: Finding, path: str) -> bool:
     return (isinstance(f.code, str) and isinstance(f.message, str) and f.filename == path
             and all(isinstance(n, int) and not isinstance(n, bool) for n in ints)
             and (f.cell is None or isinstance(f.cell, int)))
+
+
+def stat_signature(st: os.stat_result) -> List[int]:
+    """What of a stat must be unchanged for a file's bytes to count as
+    unchanged: size, mtime and ctime (ns), inode, device, mode."""
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, st.st_mode]
+
+
+class StatIndex:
+    """Path -> (stat signature, sha256 of the bytes), and the entry keys of
+    files the byte pre-filter ruled out, for one cache directory (see the
+    module docstring). Stored as one file: a magic line, the HMAC-SHA256
+    (hex) of the JSON payload under the user's secret, the payload. A
+    damaged, oversized, linked or foreign index is read as empty."""
+
+    def __init__(self, cache: Cache, files: Optional[dict] = None, skips: Optional[set] = None) -> None:
+        self.cache = cache
+        self.files: dict = files if files is not None else {}  # path -> [signature list, digest]
+        self.skips: set = skips if skips is not None else set()
+        self.new_skips: set = set()
+        self.dirty = False
+
+    @property
+    def path(self) -> Path:
+        return self.cache.dir / INDEX_NAME
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self.cache.secret, _INDEX_MAGIC + payload, hashlib.sha256).hexdigest().encode()
+
+    @classmethod
+    def load(cls, cache: Cache) -> "StatIndex":
+        index = cls(cache)
+        if cache.secret is None:
+            return index
+        raw = read_bounded(str(index.path), MAX_INDEX_BYTES)
+        if raw is None or not raw.startswith(_INDEX_MAGIC):
+            return index
+        mac, _, payload = raw[len(_INDEX_MAGIC):].partition(b"\n")
+        if not hmac.compare_digest(mac, index._mac(payload)):
+            return index
+        try:
+            data = json.loads(payload)
+            files, skips = data["files"], data["skips"]
+            if not isinstance(files, dict) or not isinstance(skips, list):
+                return index
+            index.files = {p: v for p, v in files.items() if _well_formed_record(v)}
+            index.skips = {k for k in skips if isinstance(k, str)}
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return cls(cache)
+        return index
+
+    def digest(self, path: str, st: os.stat_result) -> Optional[str]:
+        """The recorded sha256 of `path` if `st` (its stat now) is the one
+        recorded with it, else None (read and hash the file)."""
+        record = self.files.get(path)
+        if record is None or record[0] != stat_signature(st):
+            return None
+        return record[1]
+
+    def observe(self, path: str, st: os.stat_result, digest: str) -> None:
+        """`path` had stat `st` (taken before its bytes were read) and bytes
+        of sha256 `digest`. A file changed within RACY_SECONDS of now is
+        recorded without its stat, so it is hashed again next time."""
+        signature = stat_signature(st)
+        racy = max(st.st_mtime_ns, st.st_ctime_ns) > time.time_ns() - RACY_SECONDS * 10**9
+        record = [None if racy else signature, digest]
+        if self.files.get(path) != record:
+            self.files[path] = record
+            self.dirty = True
+
+    def skipped(self, key: str) -> bool:
+        """Did the pre-filter rule out the file of entry `key` (key_for)?"""
+        return key in self.skips
+
+    def add_skip(self, key: str) -> None:
+        if key not in self.skips:
+            self.skips.add(key)
+            self.new_skips.add(key)
+            self.dirty = True
+
+    def save(self) -> None:
+        """Write the index if anything changed (atomically; a concurrent run's
+        additions may be lost, which costs only a re-hash)."""
+        if not self.dirty or not self.cache.writable:
+            return
+        skips = self.skips if len(self.skips) <= MAX_INDEX_SKIPS else self.new_skips
+        payload = json.dumps({"files": self.files, "skips": sorted(skips)},
+                             separators=(",", ":")).encode("utf-8", "surrogatepass")
+        if len(payload) > MAX_INDEX_BYTES - 200:
+            return
+        self.cache._write(self.path, _INDEX_MAGIC + self._mac(payload) + b"\n" + payload, shard=False)
+        self.dirty = False
+
+
+def _well_formed_record(record) -> bool:
+    """[signature (6 ints) or None, sha256 hex]."""
+    if not isinstance(record, list) or len(record) != 2 or not isinstance(record[1], str):
+        return False
+    sig = record[0]
+    return sig is None or (isinstance(sig, list) and len(sig) == 6
+                           and all(isinstance(n, int) and not isinstance(n, bool) for n in sig))

@@ -10,14 +10,17 @@ failure becomes a BN9xx finding for that file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import re
+import stat
 import tokenize
+from functools import lru_cache
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .api import load_api
 from .bounded import NotRegularFile, TooLarge, read_regular_file, windows
@@ -25,11 +28,14 @@ from .cache import Cache
 from .config import Config
 from .finding import Finding, sort_findings
 from .meta import meta_finding as _meta_finding
-from .noqa import filter_findings
 from .prefilter import build_prefilter
-from .rules import RULES, RuleContext
-from .semantic import SemanticModel
-from .semantic.parse import MAX_FILE_BYTES, ParseFailure, parse  # noqa: F401 (MAX_FILE_BYTES: public name of 0.1)
+
+if TYPE_CHECKING:
+    from .rules import RuleContext
+
+# The rules, the semantic model and noqa are imported when a file is first
+# linted (`_analysis`): a warm run whose files are all unchanged, and
+# `bnlint --version`, never load them.
 
 # A notebook file may be larger (outputs, images); the code of its cells is
 # held to MAX_FILE_BYTES like a .py file.
@@ -38,7 +44,6 @@ MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 # whether to report it (BN904) or skip it; past this, it is reported.
 MAX_SCAN_BYTES = 64 * 1024 * 1024
 POOL_MIN_FILES = 8  # fewer candidates than this are checked in-process
-CHECKERS = RULES  # the name 0.1 used
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _DEF_NAME = re.compile(rb"(?:async\s+)?def\s+")
 
@@ -57,6 +62,8 @@ class FileResult:
 
 def size_limit(filename: str) -> int:
     """Bytes bnlint reads of a file (or stdin) of this name."""
+    from .semantic.parse import MAX_FILE_BYTES
+
     return MAX_NOTEBOOK_BYTES if filename.endswith(".ipynb") else MAX_FILE_BYTES
 
 
@@ -88,8 +95,33 @@ def decode(data: bytes, filename: str) -> Tuple[Optional[str], Optional[Finding]
     return text, None
 
 
+def __getattr__(name: str):
+    if name == "CHECKERS":  # the name 0.1 used for the rule table
+        from .rules import RULES
+        return RULES
+    if name == "MAX_FILE_BYTES":  # public name of 0.1 (semantic.parse's limit)
+        from .semantic.parse import MAX_FILE_BYTES
+        return MAX_FILE_BYTES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def selected_codes(config: Config) -> Set[str]:
-    return {code for code in RULES if config.is_selected(code)}
+    """The codes of the rules `config` selects (a new set each call)."""
+    return set(_selected(config))
+
+
+@lru_cache(maxsize=64)
+def _selected(config: Config) -> frozenset:
+    from .rules import RULES
+    return frozenset(code for code in RULES if config.is_selected(code))
+
+
+def _wanted(config: Config, filename: str) -> Set[str]:
+    """Selected codes less the file's per-file-ignores."""
+    codes = set(_selected(config))
+    if config.per_file_ignores:
+        codes -= set(config.ignored_for(filename))
+    return codes
 
 
 class _Positions:
@@ -127,22 +159,29 @@ class _Positions:
 
 def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = None,
               result: Optional[FileResult] = None, noqa: bool = True,
-              line_name: Callable[[int], str] = str, fixes: bool = True) -> List[Finding]:
+              line_name: Callable[[int], str] = str, fixes: bool = True,
+              stage1: Optional[Set[str]] = None) -> List[Finding]:
     """Findings for one decoded source text (noqa and per-file ignores applied).
 
     One `ast` parse, one semantic model, the enabled rules over it; libcst
     parses the file only when a rule found something (to build fixes).
     noqa=False leaves `# noqa` to the caller (flake8 has its own, and `--disable-noqa`).
     line_name writes a line a message refers to (a notebook names the cell).
-    fixes=False: findings carry no fix and libcst is never loaded (flake8)."""
+    fixes=False: findings carry no fix and libcst is never loaded (flake8).
+    stage1: the codes the byte pre-filter already passed for exactly these
+    `data` bytes, this `filename` and `config` (lint_paths), not asked again."""
+    from .noqa import filter_findings
+    from .rules import RULES, RuleContext
+    from .semantic import SemanticModel
+    from .semantic.parse import ParseFailure, parse
+
     result = result or FileResult(filename)
     if text.startswith("\ufeff"):  # callers with their own decoding (editors)
         text = text[1:]
     api = load_api(config.extra_mode_sensitive_layers)
-    codes = selected_codes(config) - set(config.ignored_for(filename))
     data = data if data is not None else text.encode("utf-8", "surrogatepass")
     prefilter = build_prefilter(api)
-    codes = prefilter.stage1(data, codes, filename)
+    codes = set(stage1) if stage1 is not None else prefilter.stage1(data, _wanted(config, filename), filename)
     if not codes:
         result.skipped = True
         return []
@@ -199,7 +238,10 @@ def _fix_context(text: str, ctx: RuleContext, positions: _Positions, filename: s
         return None
 
 
-def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[FileResult] = None) -> List[Finding]:
+def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[FileResult] = None,
+               stage1: Optional[Set[str]] = None) -> List[Finding]:
+    """Findings for one file's bytes (decoded per PEP 263); `stage1` as
+    lint_text's (ignored for a notebook, whose cells are filtered again)."""
     if filename.endswith(".ipynb"):  # cells become one program, findings map back to cells
         from .notebook import lint_notebook
         return lint_notebook(data, filename, config, result, lint_text)
@@ -207,7 +249,7 @@ def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[File
     if problem is not None:
         return [problem]
     try:
-        return lint_text(text, filename, config, data, result)
+        return lint_text(text, filename, config, data, result, stage1=stage1)
     except RecursionError:
         return [_meta_finding("BN902", filename, "nesting too deep to analyse")]
     except Exception as exc:  # a bug in bnlint must not end the run
@@ -234,8 +276,10 @@ def _large_candidate(path: str, config: Config, codes: Set[str]) -> bool:
     """Would the byte pre-filter pass a file too large to read whole? It
     reads overlapping windows (1 MiB overlap, so a name cut by a window edge
     is seen), at most MAX_SCAN_BYTES: past that, or on a read error, yes."""
+    from .semantic.parse import MAX_FILE_BYTES
+
     api = load_api(config.extra_mode_sensitive_layers)
-    wanted = codes - set(config.ignored_for(path))
+    wanted = codes - set(config.ignored_for(path)) if config.per_file_ignores else codes
     prefilter = build_prefilter(api)
     try:
         with contextlib.closing(windows(path, MAX_FILE_BYTES, 1024 * 1024, MAX_SCAN_BYTES)) as pieces:
@@ -264,16 +308,21 @@ def lint_file(path: str, config: Config) -> FileResult:
 
 
 # -- many files -------------------------------------------------------------
-def _worker(item: Tuple[str, bytes, Config]) -> FileResult:
-    """(path, bytes, that file's config) -> its result, in a pool process."""
-    return _lint_guarded(item[0], item[1], item[2])
+# One file for the pool: (path, bytes, that file's config, the codes the
+# pre-filter passed for these bytes or None).
+_Item = Tuple[str, bytes, Config, Optional[Set[str]]]
 
 
-def _lint_guarded(path: str, data: bytes, config: Config) -> FileResult:
+def _worker(item: _Item) -> FileResult:
+    """One _Item -> its result, in a pool process."""
+    return _lint_guarded(*item)
+
+
+def _lint_guarded(path: str, data: bytes, config: Config, stage1: Optional[Set[str]] = None) -> FileResult:
     """lint_bytes for bytes already read; nothing escapes but a dead process."""
     result = FileResult(path)
     try:
-        result.findings = lint_bytes(data, path, config, result)
+        result.findings = lint_bytes(data, path, config, result, stage1)
     except RecursionError:
         result.findings = [_meta_finding("BN902", path, "nesting too deep to analyse")]
     except Exception as exc:  # e.g. from a format hook outside lint_text's guard
@@ -289,10 +338,19 @@ class RunStats:
     cached: int = 0
 
 
-def _candidate(data: bytes, config: Config, codes: Set[str], filename: str) -> bool:
+def _stage1(data: bytes, config: Config, filename: str) -> Tuple[Set[str], bool]:
+    """(codes the byte pre-filter passes, did it read sibling modules to
+    decide): as lint_text's first step for the same bytes and name."""
     api = load_api(config.extra_mode_sensitive_layers)
-    wanted = codes - set(config.ignored_for(filename))
-    return bool(build_prefilter(api).stage1(data, wanted))
+    return build_prefilter(api).stage1_decision(data, _wanted(config, filename), filename)
+
+
+def _stat(path: str) -> Optional[os.stat_result]:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
 
 
 def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
@@ -307,39 +365,77 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     `config` also places the cache (`cache_dir`, else cache.default_cache_dir
     of its root). `progress`,
     if given, is called as progress(files done, files in all) after each file
-    that needed parsing (the slow part)."""
+    that needed parsing (the slow part).
+
+    With the cache, a file whose stat is unchanged since a run read it is
+    not read again (cache.StatIndex): its recorded content hash gives the
+    entry key, and the entry, or the pre-filter's earlier "no rule can
+    fire", is its result."""
     stats = stats if stats is not None else RunStats()
     config_for = config_for or (lambda _path: config)
     # `config` (the anchor) places the cache; each file's entries are keyed by its own config.
     anchor = Cache(cache_dir, config) if use_cache else None
+    index = anchor.open_index() if anchor is not None and anchor.secret is not None else None
     caches: Dict[Config, Cache] = {}
     results: Dict[str, FileResult] = {}
-    todo: List[Tuple[str, bytes, Config]] = []
+    todo: List[_Item] = []
+    keys: Dict[str, str] = {}
     for path in paths:
         stats.files += 1
-        data, problem = read_file(path)
         cfg = config_for(path)
+        if anchor is not None and cfg not in caches:
+            caches[cfg] = anchor.for_config(cfg)
+        cache = caches.get(cfg)
+        st = _stat(path) if index is not None else None
+        if st is not None:
+            digest = index.digest(path, st)
+            if digest is not None:
+                key = cache.key_for(path, digest)
+                if index.skipped(key):
+                    results[path] = FileResult(path, skipped=True)
+                    stats.skipped += 1
+                    continue
+                hit = cache.lookup(path, key)
+                if hit is not None:
+                    results[path] = FileResult(path, hit, cached=True)
+                    stats.cached += 1
+                    continue
+        # The stat was taken before the read: a later edit changes it.
+        data, problem = read_file(path)
         if problem is not None:
             results[path] = _unread_result(path, problem, cfg, selected_codes(cfg))
             stats.skipped += int(results[path].skipped)
             continue
-        if not _candidate(data, cfg, selected_codes(cfg), path):
+        key = None
+        if cache is not None:
+            digest = hashlib.sha256(data).hexdigest()
+            key = cache.key_for(path, digest)
+            if st is not None and st.st_size == len(data):
+                index.observe(path, st, digest)
+            if index is not None and index.skipped(key):
+                results[path] = FileResult(path, skipped=True)
+                stats.skipped += 1
+                continue
+        codes, read_siblings = _stage1(data, cfg, path)
+        if not codes:
             results[path] = FileResult(path, skipped=True)
             stats.skipped += 1
+            if index is not None and not read_siblings:  # a decision from these bytes alone
+                index.add_skip(key)
             continue
-        if anchor is not None and cfg not in caches:
-            caches[cfg] = anchor.for_config(cfg)
-        cache = caches.get(cfg)
         if cache is not None:
-            hit = cache.get(path, data)
+            hit = cache.lookup(path, key)
             if hit is not None:
                 results[path] = FileResult(path, hit, cached=True)
                 stats.cached += 1
                 continue
-        todo.append((path, data, cfg))
+            keys[path] = key
+        # .py files: lint_text need not ask the pre-filter again. A notebook's
+        # cells are filtered as one program after they are joined.
+        todo.append((path, data, cfg, None if path.endswith(".ipynb") else codes))
     # The bytes read here are the bytes linted and the cache key: a file
     # edited during the run cannot get another version's findings.
-    contents = {path: (data, cfg) for path, data, cfg in todo}
+    contents = {item[0]: (item[1], item[2]) for item in todo}
     done = len(paths) - len(todo)
     for res in _run_many(todo, jobs):
         results[res.filename] = res
@@ -348,23 +444,25 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
         data, cfg = contents[res.filename]
         cache = caches.get(cfg)
         if cache is not None and not any(f.code in ("BN901", "BN903") for f in res.findings):
-            cache.put(res.filename, data, res.findings, res.dependencies)
+            cache.put(res.filename, data, res.findings, res.dependencies, key=keys.get(res.filename))
         done += 1
         if progress is not None:
             progress(done, len(paths))
+    if index is not None:
+        index.save()
     return [results[p] for p in paths if p in results]
 
 
-def _run_many(items: List[Tuple[str, bytes, Config]], jobs: Optional[int]) -> Iterable[FileResult]:
+def _run_many(items: List[_Item], jobs: Optional[int]) -> Iterable[FileResult]:
     """Results in completion order. Largest files are submitted first, one
     file per task: the slowest file then starts early instead of ending a
     chunk of others, which keeps both cores busy to the end."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(items) < POOL_MIN_FILES:
-        for path, data, config in items:
-            yield _lint_guarded(path, data, config)
+        for item in items:
+            yield _lint_guarded(*item)
         return
-    pending = {path: (path, data, config) for path, data, config in items}
+    pending = {item[0]: item for item in items}
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
             order = sorted(items, key=lambda item: -len(item[1]))
@@ -387,7 +485,7 @@ def _run_many(items: List[Tuple[str, bytes, Config]], jobs: Optional[int]) -> It
             yield from threads.map(_isolated, pending.values())
 
 
-def _isolated(item: Tuple[str, bytes, Config]) -> FileResult:
+def _isolated(item: _Item) -> FileResult:
     path = item[0]
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:

@@ -36,7 +36,14 @@ class Prefilter:
         """Codes whose words appear in the raw bytes (or, for a rule that
         follows project modules, in a module the file imports; without a
         file name any project import may be one)."""
+        return self.stage1_decision(data, codes, filename)[0]
+
+    def stage1_decision(self, data: bytes, codes: Iterable[str], filename: str = "") -> Tuple[Set[str], bool]:
+        """(stage1's codes, whether the answer read other files): when it
+        did not, the answer depends on the bytes, the codes and the rule
+        data alone, and a cache may keep it by content hash."""
         out = set()
+        read_siblings = False
         for code, pats, via_project, wanted in self.patterns:
             if code not in codes or not pats[0].search(data):
                 continue
@@ -44,11 +51,12 @@ class Prefilter:
             if not missing:
                 out.add(code)
             elif via_project and self.project_import(data):
+                read_siblings = True
                 # a tuple: one pattern per pats[1:], the siblings must hold each one the file lacks
                 needs = [wanted[i] for i in missing] if isinstance(wanted, tuple) else [wanted]
                 if all(self._siblings_mention(data, filename, w) for w in needs):
                     out.add(code)
-        return out
+        return out, read_siblings
 
     def _siblings_mention(self, data: bytes, filename: str, wanted) -> bool:
         """Does a project module this file imports contain `wanted`? Any
