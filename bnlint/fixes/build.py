@@ -11,18 +11,41 @@ from ..finding import Fix
 
 
 class FixContext:
-    """libcst view of one file for the fixers."""
+    """libcst view of one file for the fixers. The libcst parse and its
+    position index are made when a fixer first asks for them, so a file
+    whose findings have no fixer is never parsed by libcst; a parse that
+    fails raises (each time it is asked; build_fix turns that into no fix)."""
 
     def __init__(self, source: str, ctx, char_span: Callable) -> None:
-        import libcst as cst
-
         self.source = source
         self.ctx = ctx  # the rules' RuleContext (semantic model, api)
-        from .tree import Located
-
-        self.module = cst.parse_module(source)
-        self.where = Located(self.module, source)
         self._span = char_span
+        self._tree = None  # (module, Located), or the parse's exception
+        self._error: Optional[Exception] = None
+
+    def _parsed(self):
+        if self._error is not None:
+            raise self._error
+        if self._tree is None:
+            import libcst as cst
+
+            from .tree import Located
+
+            try:
+                module = cst.parse_module(self.source)
+                self._tree = (module, Located(module, self.source))
+            except Exception as exc:  # libcst's parser fails on some valid Python
+                self._error = exc
+                raise
+        return self._tree
+
+    @property
+    def module(self):
+        return self._parsed()[0]
+
+    @property
+    def where(self):
+        return self._parsed()[1]
 
     def locate(self, node, kind):
         """The libcst node of type `kind` at an `ast` node's span."""
