@@ -338,11 +338,12 @@ class RunStats:
     cached: int = 0
 
 
-def _stage1(data: bytes, config: Config, filename: str) -> Tuple[Set[str], bool]:
+def _stage1(data: bytes, config: Config, filename: str, memo: dict) -> Tuple[Set[str], bool]:
     """(codes the byte pre-filter passes, did it read sibling modules to
-    decide): as lint_text's first step for the same bytes and name."""
+    decide): as lint_text's first step for the same bytes and name.
+    `memo`: one dict for the run (Prefilter.stage1_decision)."""
     api = load_api(config.extra_mode_sensitive_layers)
-    return build_prefilter(api).stage1_decision(data, _wanted(config, filename), filename)
+    return build_prefilter(api).stage1_decision(data, _wanted(config, filename), filename, memo)
 
 
 def _stat(path: str) -> Optional[os.stat_result]:
@@ -380,6 +381,7 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     results: Dict[str, FileResult] = {}
     todo: List[_Item] = []
     keys: Dict[str, str] = {}
+    lookups: dict = {}  # project modules the pre-filter looked up and read, for this run
     for path in paths:
         stats.files += 1
         cfg = config_for(path)
@@ -416,7 +418,7 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
                 results[path] = FileResult(path, skipped=True)
                 stats.skipped += 1
                 continue
-        codes, read_siblings = _stage1(data, cfg, path)
+        codes, read_siblings = _stage1(data, cfg, path, lookups)
         if not codes:
             results[path] = FileResult(path, skipped=True)
             stats.skipped += 1

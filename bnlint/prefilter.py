@@ -10,9 +10,9 @@ semantic model (one `ast` parse) and each rule's `applies()` question on it
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Optional, Set, Tuple
+from typing import Iterable, List, Optional, Set, Tuple
 
 from .api import Api
 
@@ -31,6 +31,17 @@ class Prefilter:
     # module, what that module's bytes must then contain (None: anything; a
     # tuple: one pattern per pattern after the first, for the ones the file lacks))
     patterns: Tuple[Tuple[str, Tuple["re.Pattern[bytes]", ...], bool, Optional["re.Pattern[bytes]"]], ...]
+    # pattern -> literals one of which is in any text the pattern matches
+    # (required_literals), or None; a cheap `in` test before the regex.
+    gates: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def _search(self, pattern: "re.Pattern[bytes]", data: bytes) -> bool:
+        if pattern not in self.gates:
+            self.gates[pattern] = required_literals(pattern)
+        gate = self.gates[pattern]
+        if gate is not None and not any(lit in data for lit in gate):
+            return False
+        return pattern.search(data) is not None
 
     def stage1(self, data: bytes, codes: Iterable[str], filename: str = "") -> Set[str]:
         """Codes whose words appear in the raw bytes (or, for a rule that
@@ -38,27 +49,33 @@ class Prefilter:
         file name any project import may be one)."""
         return self.stage1_decision(data, codes, filename)[0]
 
-    def stage1_decision(self, data: bytes, codes: Iterable[str], filename: str = "") -> Tuple[Set[str], bool]:
+    def stage1_decision(self, data: bytes, codes: Iterable[str], filename: str = "",
+                        memo: Optional[dict] = None) -> Tuple[Set[str], bool]:
         """(stage1's codes, whether the answer read other files): when it
         did not, the answer depends on the bytes, the codes and the rule
-        data alone, and a cache may keep it by content hash."""
+        data alone, and a cache may keep it by content hash. `memo`: a
+        dict kept for one run over many files (engine.lint_paths), where
+        each project module is looked up and read once, not once per file
+        that imports it."""
         out = set()
         read_siblings = False
+        search = self._search
         for code, pats, via_project, wanted in self.patterns:
-            if code not in codes or not pats[0].search(data):
+            if code not in codes or not search(pats[0], data):
                 continue
-            missing = [i for i, p in enumerate(pats[1:]) if not p.search(data)]
+            missing = [i for i, p in enumerate(pats[1:]) if not search(p, data)]
             if not missing:
                 out.add(code)
             elif via_project and self.project_import(data):
                 read_siblings = True
                 # a tuple: one pattern per pats[1:], the siblings must hold each one the file lacks
                 needs = [wanted[i] for i in missing] if isinstance(wanted, tuple) else [wanted]
-                if all(self._siblings_mention(data, filename, w) for w in needs):
+                memo = memo if memo is not None else {}
+                if all(self._siblings_mention(data, filename, w, memo) for w in needs):
                     out.add(code)
         return out, read_siblings
 
-    def _siblings_mention(self, data: bytes, filename: str, wanted) -> bool:
+    def _siblings_mention(self, data: bytes, filename: str, wanted, memo: dict) -> bool:
         """Does a project module this file imports contain `wanted`? Any
         doubt (no file name, a relative or continued import): yes."""
         if wanted is None or not filename or filename == "-":
@@ -83,14 +100,22 @@ class Prefilter:
                 if name.lstrip(".").split(".")[0] in clean:
                     continue
                 for candidate in (name, name.rpartition(".")[0]):
-                    path = project.find(candidate) if candidate.strip(".") else None
+                    if not candidate.strip("."):
+                        continue
+                    where = ("find", project.folder, candidate)
+                    if where not in memo:
+                        memo[where] = project.find(candidate)
+                    path = memo[where]
                     if path is None:
                         continue
-                    try:
-                        with open(path, "rb") as fh:
-                            if wanted.search(fh.read(MAX_BYTES)):
-                                return True
-                    except OSError:
+                    said = ("mentions", path, wanted)
+                    if said not in memo:
+                        try:
+                            with open(path, "rb") as fh:
+                                memo[said] = self._search(wanted, fh.read(MAX_BYTES))
+                        except OSError:
+                            memo[said] = True
+                    if memo[said]:
                         return True
         return False
 
@@ -127,3 +152,64 @@ def build_prefilter(api: Api) -> Prefilter:
                       rule.project_words(api) if hasattr(rule, "project_words") else None)
                      for code, rule in sorted(RULES.items()))
     return Prefilter(api, patterns)
+
+
+# -- literals a pattern needs ----------------------------------------------------
+def required_literals(pattern: "re.Pattern[bytes]") -> Optional[Tuple[bytes, ...]]:
+    """Byte strings one of which occurs in every text that `pattern`
+    matches (a necessary condition, read from the parsed regex), or None
+    when none can be named (case-insensitive patterns, a branch with an
+    alternative that needs nothing, no literal at all). `any(lit in data
+    for lit in result)` is then false only where the regex cannot match."""
+    if not isinstance(pattern.pattern, bytes) or pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        from re import _parser as sre_parse  # Python >= 3.11
+    except ImportError:  # pragma: no cover (3.8-3.10)
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:  # anything unexpected: no gate, the regex alone decides
+        return None
+    found = _needed(list(parsed), sre_parse)
+    if not found:
+        return None
+    # A literal that holds another is found only where that one is: drop it.
+    return tuple(sorted(lit for lit in found if not any(o != lit and o in lit for o in found)))
+
+
+def _needed(items: List, sre) -> Optional[Set[bytes]]:
+    """For a sequence of parsed regex items, each of which must match in
+    turn: the best set of literals one of which any match contains."""
+    c = sre._constants if hasattr(sre, "_constants") else sre  # the opcode names
+    candidates: List[Set[bytes]] = []
+    run = bytearray()
+    for op, av in items:
+        if op is c.LITERAL:
+            run.append(av)
+            continue
+        if run:
+            candidates.append({bytes(run)})
+            run = bytearray()
+        sub: Optional[Set[bytes]] = None
+        if op is c.SUBPATTERN:
+            _group, add_flags, _del_flags, body = av
+            if not add_flags & re.IGNORECASE:
+                sub = _needed(list(body), sre)
+        elif op is c.BRANCH:
+            alternatives = [_needed(list(alt), sre) for alt in av[1]]
+            if alternatives and all(alt for alt in alternatives):
+                sub = set().union(*alternatives)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+            low, _high, body = av
+            if low >= 1:
+                sub = _needed(list(body), sre)
+        # AT, ANY, IN, NOT_LITERAL, ASSERT, GROUPREF, ...: nothing to require
+        if sub:
+            candidates.append(sub)
+    if run:
+        candidates.append({bytes(run)})
+    if not candidates:
+        return None
+    # The set whose shortest literal is longest: fewest chance hits.
+    return max(candidates, key=lambda lits: (min(len(x) for x in lits), -len(lits)))
