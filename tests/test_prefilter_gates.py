@@ -16,7 +16,7 @@ def _stage1_patterns():
     out = []
     for extra in ((), ("Odd.Name_With.dots", "MyNorm")):
         pre = build_prefilter(load_api(extra))
-        for code, pats, _project, wanted in pre.patterns:
+        for _code, pats, _project, wanted in pre.patterns:
             out += list(pats) + (list(wanted) if isinstance(wanted, tuple) else [wanted] if wanted else [])
     return list(dict.fromkeys(out))
 
