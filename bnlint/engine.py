@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 import io
+import itertools
 import os
 import re
 import stat
 import tokenize
-from functools import lru_cache
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .api import load_api
@@ -379,8 +381,36 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     index = anchor.open_index() if anchor is not None and anchor.secret is not None else None
     caches: Dict[Config, Cache] = {}
     results: Dict[str, FileResult] = {}
-    todo: List[_Item] = []
     keys: Dict[str, str] = {}
+    # The bytes read here are the bytes linted and the cache key: a file
+    # edited during the run cannot get another version's findings.
+    contents: Dict[str, Tuple[bytes, Config]] = {}
+    scan = _scan(paths, config_for, anchor, index, caches, results, keys, contents, stats)
+    done = 0
+    for res in _run_many(scan, jobs):
+        results[res.filename] = res
+        stats.parsed += int(res.parsed)
+        stats.skipped += int(res.skipped)
+        data, cfg = contents.pop(res.filename)
+        cache = caches.get(cfg)
+        if cache is not None and not any(f.code in ("BN901", "BN903") for f in res.findings):
+            cache.put(res.filename, data, res.findings, res.dependencies, key=keys.get(res.filename))
+        done = len(results)
+        if progress is not None:
+            progress(done, len(paths))
+    if index is not None:
+        index.save()
+    return [results[p] for p in paths if p in results]
+
+
+def _scan(paths: Sequence[str], config_for: Callable[[str], Config], anchor: Optional[Cache],
+          index, caches: Dict[Config, Cache], results: Dict[str, FileResult], keys: Dict[str, str],
+          contents: Dict[str, Tuple[bytes, Config]], stats: RunStats) -> Iterable[_Item]:
+    """lint_paths' first pass, one file at a time: each file's result from
+    the stat index, the cache or the byte pre-filter goes into `results`;
+    a file that must be linted is yielded (its bytes and config also kept
+    in `contents`, its cache key in `keys`), so the pool starts on it while
+    the rest are scanned."""
     lookups: dict = {}  # project modules the pre-filter looked up and read, for this run
     for path in paths:
         stats.files += 1
@@ -432,59 +462,67 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
                 stats.cached += 1
                 continue
             keys[path] = key
+        contents[path] = (data, cfg)
         # .py files: lint_text need not ask the pre-filter again. A notebook's
         # cells are filtered as one program after they are joined.
-        todo.append((path, data, cfg, None if path.endswith(".ipynb") else codes))
-    # The bytes read here are the bytes linted and the cache key: a file
-    # edited during the run cannot get another version's findings.
-    contents = {item[0]: (item[1], item[2]) for item in todo}
-    done = len(paths) - len(todo)
-    for res in _run_many(todo, jobs):
-        results[res.filename] = res
-        stats.parsed += int(res.parsed)
-        stats.skipped += int(res.skipped)
-        data, cfg = contents[res.filename]
-        cache = caches.get(cfg)
-        if cache is not None and not any(f.code in ("BN901", "BN903") for f in res.findings):
-            cache.put(res.filename, data, res.findings, res.dependencies, key=keys.get(res.filename))
-        done += 1
-        if progress is not None:
-            progress(done, len(paths))
-    if index is not None:
-        index.save()
-    return [results[p] for p in paths if p in results]
+        yield (path, data, cfg, None if path.endswith(".ipynb") else codes)
 
 
-def _run_many(items: List[_Item], jobs: Optional[int]) -> Iterable[FileResult]:
-    """Results in completion order. Largest files are submitted first, one
-    file per task: the slowest file then starts early instead of ending a
-    chunk of others, which keeps both cores busy to the end."""
+def _run_many(items: Iterable[_Item], jobs: Optional[int]) -> Iterable[FileResult]:
+    """Results in completion order, for items that may still be arriving
+    (lint_paths' scan). Fewer than POOL_MIN_FILES items (or jobs=1) are
+    checked in this process. Otherwise the pool starts on the first ones
+    while the rest are scanned; of the items waiting, the largest is
+    submitted first, one file per task (at most two per worker queued
+    while the scan goes on, all of them once it ends): the slowest file
+    then starts early instead of ending the run, which keeps every core
+    busy to the end."""
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(items) < POOL_MIN_FILES:
-        for item in items:
+    source = iter(items)
+    first = list(itertools.islice(source, max(POOL_MIN_FILES, jobs)))
+    if jobs <= 1 or len(first) < POOL_MIN_FILES:
+        for item in itertools.chain(first, source):
             yield _lint_guarded(*item)
         return
-    pending = {item[0]: item for item in items}
+    waiting: List[Tuple[int, int, _Item]] = []  # heap: (-size, arrival, item)
+    arrivals = itertools.count()
+    for item in first:
+        heapq.heappush(waiting, (-len(item[1]), next(arrivals), item))
+    futures: Dict = {}  # future -> item
+    scanning = True
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
-            order = sorted(items, key=lambda item: -len(item[1]))
-            futures = {pool.submit(_worker, item): item[0] for item in order}
-            for future in as_completed(futures):
-                path = futures[future]
-                try:
-                    res = future.result()
-                except BrokenProcessPool:
-                    raise
-                except Exception as exc:  # e.g. a result that cannot be pickled
-                    res = FileResult(path, [_meta_finding("BN903", path, f"{type(exc).__name__}: {exc}")])
-                pending.pop(path, None)
-                yield res
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            while scanning or waiting or futures:
+                if scanning:
+                    item = next(source, None)
+                    if item is None:
+                        scanning = False
+                    else:
+                        heapq.heappush(waiting, (-len(item[1]), next(arrivals), item))
+                while waiting and (not scanning or len(futures) < 2 * jobs):
+                    item = heapq.heappop(waiting)[2]
+                    futures[pool.submit(_worker, item)] = item
+                ready = [f for f in futures if f.done()] if scanning else \
+                    wait(futures, return_when=FIRST_COMPLETED).done if futures else []
+                for future in ready:
+                    path = futures[future][0]
+                    try:
+                        res = future.result()
+                    except BrokenProcessPool:
+                        raise  # this file and every other not yet yielded: rechecked below
+                    except Exception as exc:  # e.g. a result that cannot be pickled
+                        res = FileResult(path, [_meta_finding("BN903", path, f"{type(exc).__name__}: {exc}")])
+                    del futures[future]
+                    yield res
     except BrokenProcessPool:
         # A worker died (segfault, OOM kill, a signal). Check the rest one
         # file per process, `jobs` at a time, so the file that kills a worker
         # is named and the others still get their findings.
+        rest = {item[0]: item for item in futures.values()}
+        rest.update((entry[2][0], entry[2]) for entry in waiting)
+        rest.update((item[0], item) for item in source)
         with ThreadPoolExecutor(max_workers=jobs) as threads:
-            yield from threads.map(_isolated, pending.values())
+            yield from threads.map(_isolated, rest.values())
 
 
 def _isolated(item: _Item) -> FileResult:
