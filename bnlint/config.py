@@ -457,7 +457,8 @@ class Settings:
 
     def __call__(self, path: Union[str, Path]) -> Config:
         """The configuration for a file (or directory) path."""
-        return self.for_directory(_directory_of(path))
+        absolute = os.path.abspath(path)  # as _directory_of, without pathlib (once per linted file)
+        return self.for_directory(absolute if os.path.isdir(absolute) else os.path.dirname(absolute))
 
     def configs(self) -> List[Config]:
         """Every distinct configuration used so far."""

@@ -18,8 +18,6 @@ import os
 import re
 import stat
 import tokenize
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -484,6 +482,10 @@ def _run_many(items: Iterable[_Item], jobs: Optional[int]) -> Iterable[FileResul
         for item in itertools.chain(first, source):
             yield _lint_guarded(*item)
         return
+    # multiprocessing loads here: a run with nothing to lint never imports it.
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     waiting: List[Tuple[int, int, _Item]] = []  # heap: (-size, arrival, item)
     arrivals = itertools.count()
     for item in first:
@@ -526,6 +528,9 @@ def _run_many(items: Iterable[_Item], jobs: Optional[int]) -> Iterable[FileResul
 
 
 def _isolated(item: _Item) -> FileResult:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     path = item[0]
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:
