@@ -174,9 +174,11 @@ def _real_dir(path: Path) -> bool:
         return False
 
 
-def _salt(config: Config) -> bytes:
-    """What besides a file's path and bytes decides its findings."""
-    return "\0".join((__version__, config.cache_key(), _rules_digest(), installed_flavour())).encode()
+def _salt(config: Config, fixes: bool = True) -> bytes:
+    """What besides a file's path and bytes decides its findings (with or
+    without their fixes)."""
+    parts = (__version__, config.cache_key(), _rules_digest(), installed_flavour()) + (() if fixes else ("no fixes",))
+    return "\0".join(parts).encode()
 
 
 class Cache:
@@ -186,10 +188,14 @@ class Cache:
     working directory). `secret`: the HMAC key (tests); by default the
     user's (user_secret)."""
 
-    def __init__(self, directory: Optional[str], config: Config, secret: Optional[bytes] = None) -> None:
+    def __init__(self, directory: Optional[str], config: Config, secret: Optional[bytes] = None,
+                 fixes: bool = True) -> None:
+        """`fixes`: entries hold findings with their fixes (False: without;
+        the two kinds have different keys)."""
         self.dir = Path(directory) if directory else default_cache_dir(config.root or os.getcwd())
         self.in_user_dir = directory is None
-        self.salt = _salt(config)
+        self.fixes = fixes
+        self.salt = _salt(config, fixes)
         self.secret = secret if secret is not None else user_secret()
         self.writable = self.secret is not None
         self.index: Optional["StatIndex"] = None  # set by open_index()
@@ -206,7 +212,7 @@ class Cache:
         with another `config` (config per file: each entry's key includes
         its config)."""
         other = copy.copy(self)
-        other.salt = _salt(config)
+        other.salt = _salt(config, self.fixes)
         return other
 
     def _key(self, path: str, data: bytes) -> str:

@@ -34,6 +34,9 @@ from .specs import load_specs
 SUBCOMMANDS = ("check", "rule", "confirm", "server")
 # --statistics prints a table; these formats have no place for one.
 NO_STATISTICS = ("github", "sarif", "junit")
+# Formats that print neither a fix nor whether one is available (`[*]`; and
+# --statistics refuses them): no fix is built for them.
+NO_FIXES = ("github", "junit")
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -296,7 +299,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         try:
             results = lint_paths(files, config, jobs=args.jobs, use_cache=not args.no_cache,
                                  cache_dir=args.cache_dir, stats=stats, config_for=settings,
-                                 progress=progress)
+                                 progress=progress, fixes=_shows_fixes(args))
         finally:
             progress.close()
         findings = [f for r in results for f in r.findings]
@@ -324,6 +327,11 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     if args.exit_zero:  # as ruff: it wins over --exit-non-zero-on-fix
         return 0
     return int(bool(findings) or (fixed_any and args.exit_non_zero_on_fix))
+
+
+def _shows_fixes(args: argparse.Namespace) -> bool:
+    """Does this run's output show fixes or `[*]` (or `--confirm` follow)?"""
+    return args.output_format not in NO_FIXES or args.fix or args.diff or bool(getattr(args, "confirm", None))
 
 
 def _show_settings(start: Path, config: Config, out: TextIO) -> int:

@@ -239,9 +239,10 @@ def _fix_context(text: str, ctx: RuleContext, positions: _Positions, filename: s
 
 
 def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[FileResult] = None,
-               stage1: Optional[Set[str]] = None) -> List[Finding]:
-    """Findings for one file's bytes (decoded per PEP 263); `stage1` as
-    lint_text's (ignored for a notebook, whose cells are filtered again)."""
+               stage1: Optional[Set[str]] = None, fixes: bool = True) -> List[Finding]:
+    """Findings for one file's bytes (decoded per PEP 263); `stage1` and
+    `fixes` as lint_text's (`stage1` is ignored for a notebook, whose cells
+    are filtered again; a notebook's findings never carry fixes)."""
     if filename.endswith(".ipynb"):  # cells become one program, findings map back to cells
         from .notebook import lint_notebook
         return lint_notebook(data, filename, config, result, lint_text)
@@ -249,7 +250,7 @@ def lint_bytes(data: bytes, filename: str, config: Config, result: Optional[File
     if problem is not None:
         return [problem]
     try:
-        return lint_text(text, filename, config, data, result, stage1=stage1)
+        return lint_text(text, filename, config, data, result, stage1=stage1, fixes=fixes)
     except RecursionError:
         return [_meta_finding("BN902", filename, "nesting too deep to analyse")]
     except Exception as exc:  # a bug in bnlint must not end the run
@@ -309,8 +310,8 @@ def lint_file(path: str, config: Config) -> FileResult:
 
 # -- many files -------------------------------------------------------------
 # One file for the pool: (path, bytes, that file's config, the codes the
-# pre-filter passed for these bytes or None).
-_Item = Tuple[str, bytes, Config, Optional[Set[str]]]
+# pre-filter passed for these bytes or None, build fixes?).
+_Item = Tuple[str, bytes, Config, Optional[Set[str]], bool]
 
 
 def _worker(item: _Item) -> FileResult:
@@ -318,11 +319,12 @@ def _worker(item: _Item) -> FileResult:
     return _lint_guarded(*item)
 
 
-def _lint_guarded(path: str, data: bytes, config: Config, stage1: Optional[Set[str]] = None) -> FileResult:
+def _lint_guarded(path: str, data: bytes, config: Config, stage1: Optional[Set[str]] = None,
+                  fixes: bool = True) -> FileResult:
     """lint_bytes for bytes already read; nothing escapes but a dead process."""
     result = FileResult(path)
     try:
-        result.findings = lint_bytes(data, path, config, result, stage1)
+        result.findings = lint_bytes(data, path, config, result, stage1, fixes)
     except RecursionError:
         result.findings = [_meta_finding("BN902", path, "nesting too deep to analyse")]
     except Exception as exc:  # e.g. from a format hook outside lint_text's guard
@@ -358,7 +360,8 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
                use_cache: bool = True, cache_dir: Optional[str] = None,
                stats: Optional[RunStats] = None,
                config_for: Optional[Callable[[str], Config]] = None,
-               progress: Optional[Callable[[int, int], None]] = None) -> List[FileResult]:
+               progress: Optional[Callable[[int, int], None]] = None,
+               fixes: bool = True) -> List[FileResult]:
     """Lint many files: stage-1 filter and cache in this process, the rest in a pool.
 
     Each file is linted with `config_for(path)` when given (the CLI's
@@ -366,7 +369,9 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     `config` also places the cache (`cache_dir`, else cache.default_cache_dir
     of its root). `progress`,
     if given, is called as progress(files done, files in all) after each file
-    that needed parsing (the slow part).
+    that needed parsing (the slow part). `fixes=False`: findings carry no
+    fix and libcst is never loaded (an output that shows neither fixes nor
+    whether one is available).
 
     With the cache, a file whose stat is unchanged since a run read it is
     not read again (cache.StatIndex): its recorded content hash gives the
@@ -375,7 +380,7 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     stats = stats if stats is not None else RunStats()
     config_for = config_for or (lambda _path: config)
     # `config` (the anchor) places the cache; each file's entries are keyed by its own config.
-    anchor = Cache(cache_dir, config) if use_cache else None
+    anchor = Cache(cache_dir, config, fixes=fixes) if use_cache else None
     index = anchor.open_index() if anchor is not None and anchor.secret is not None else None
     caches: Dict[Config, Cache] = {}
     results: Dict[str, FileResult] = {}
@@ -383,13 +388,13 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     # The bytes read here are the bytes linted and the cache key: a file
     # edited during the run cannot get another version's findings.
     contents: Dict[str, Tuple[bytes, Config]] = {}
-    scan = _scan(paths, config_for, anchor, index, caches, results, keys, contents, stats)
+    scan = _scan(paths, config_for, anchor, index, caches, results, keys, contents, stats, fixes)
     done = 0
     for res in _run_many(scan, jobs):
         results[res.filename] = res
         stats.parsed += int(res.parsed)
         stats.skipped += int(res.skipped)
-        data, cfg = contents.pop(res.filename)
+        data, cfg = contents[res.filename]  # (a path given twice is linted twice)
         cache = caches.get(cfg)
         if cache is not None and not any(f.code in ("BN901", "BN903") for f in res.findings):
             cache.put(res.filename, data, res.findings, res.dependencies, key=keys.get(res.filename))
@@ -403,7 +408,7 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
 
 def _scan(paths: Sequence[str], config_for: Callable[[str], Config], anchor: Optional[Cache],
           index, caches: Dict[Config, Cache], results: Dict[str, FileResult], keys: Dict[str, str],
-          contents: Dict[str, Tuple[bytes, Config]], stats: RunStats) -> Iterable[_Item]:
+          contents: Dict[str, Tuple[bytes, Config]], stats: RunStats, fixes: bool) -> Iterable[_Item]:
     """lint_paths' first pass, one file at a time: each file's result from
     the stat index, the cache or the byte pre-filter goes into `results`;
     a file that must be linted is yielded (its bytes and config also kept
@@ -463,7 +468,7 @@ def _scan(paths: Sequence[str], config_for: Callable[[str], Config], anchor: Opt
         contents[path] = (data, cfg)
         # .py files: lint_text need not ask the pre-filter again. A notebook's
         # cells are filtered as one program after they are joined.
-        yield (path, data, cfg, None if path.endswith(".ipynb") else codes)
+        yield (path, data, cfg, None if path.endswith(".ipynb") else codes, fixes)
 
 
 def _run_many(items: Iterable[_Item], jobs: Optional[int]) -> Iterable[FileResult]:
