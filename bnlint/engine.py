@@ -491,6 +491,10 @@ def _run_many(items: Iterable[_Item], jobs: Optional[int]) -> Iterable[FileResul
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    import multiprocessing
+
+    if multiprocessing.get_start_method() == "fork":
+        _preload(fixes=any(item[4] for item in first))
     waiting: List[Tuple[int, int, _Item]] = []  # heap: (-size, arrival, item)
     arrivals = itertools.count()
     for item in first:
@@ -530,6 +534,16 @@ def _run_many(items: Iterable[_Item], jobs: Optional[int]) -> Iterable[FileResul
         rest.update((item[0], item) for item in source)
         with ThreadPoolExecutor(max_workers=jobs) as threads:
             yield from threads.map(_isolated, rest.values())
+
+
+def _preload(fixes: bool) -> None:
+    """Import what every worker needs before the pool forks them: each then
+    starts with it (copy-on-write) instead of importing it itself."""
+    from . import noqa, rules, semantic  # noqa: F401
+    if fixes:
+        import libcst  # noqa: F401
+
+        from .fixes import build, edits, tree, validate  # noqa: F401
 
 
 def _isolated(item: _Item) -> FileResult:
