@@ -199,6 +199,7 @@ class Cache:
         self.secret = secret if secret is not None else user_secret()
         self.writable = self.secret is not None
         self.index: Optional["StatIndex"] = None  # set by open_index()
+        self._ready: set = set()  # directories checked (made, not a link) by this object and its copies
 
     def open_index(self) -> "StatIndex":
         """The stat index of this cache directory (read once; empty when
@@ -287,16 +288,19 @@ class Cache:
         """Write `data` to `target` (in the cache directory, or in a shard
         directory of it) atomically, never through a symlinked directory."""
         try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not _real_dir(self.dir):
-                self.writable = False  # a symlinked cache directory is not written through
-                return
-            if shard:
+            if self.dir not in self._ready:
+                self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not _real_dir(self.dir):
+                    self.writable = False  # a symlinked cache directory is not written through
+                    return
+                if not self.in_user_dir:
+                    _write_gitignore(self.dir)
+                self._ready.add(self.dir)
+            if shard and target.parent not in self._ready:
                 target.parent.mkdir(exist_ok=True, mode=0o700)
                 if not _real_dir(target.parent):
                     return  # nor a symlinked shard
-            if not self.in_user_dir:
-                _write_gitignore(self.dir)
+                self._ready.add(target.parent)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "wb") as fh:
