@@ -399,6 +399,7 @@ class StatIndex:
         self.files: dict = files if files is not None else {}  # path -> [signature list, digest]
         self.skips: set = skips if skips is not None else set()
         self.new_skips: set = set()
+        self.seen: set = set()  # paths this run looked up or recorded
         self.dirty = False
 
     @property
@@ -433,6 +434,7 @@ class StatIndex:
     def digest(self, path: str, st: os.stat_result) -> Optional[str]:
         """The recorded sha256 of `path` if `st` (its stat now) is the one
         recorded with it, else None (read and hash the file)."""
+        self.seen.add(path)
         record = self.files.get(path)
         if record is None or record[0] != stat_signature(st):
             return None
@@ -445,9 +447,15 @@ class StatIndex:
         signature = stat_signature(st)
         racy = max(st.st_mtime_ns, st.st_ctime_ns) > time.time_ns() - RACY_SECONDS * 10**9
         record = [None if racy else signature, digest]
+        self.seen.add(path)
         if self.files.get(path) != record:
             self.files[path] = record
             self.dirty = True
+
+    @staticmethod
+    def _payload(files: dict, skips: set) -> bytes:
+        return json.dumps({"files": files, "skips": sorted(skips)},
+                          separators=(",", ":")).encode("utf-8", "surrogatepass")
 
     def skipped(self, key: str) -> bool:
         """Did the pre-filter rule out the file of entry `key` (key_for)?"""
@@ -465,10 +473,11 @@ class StatIndex:
         if not self.dirty or not self.cache.writable:
             return
         skips = self.skips if len(self.skips) <= MAX_INDEX_SKIPS else self.new_skips
-        payload = json.dumps({"files": self.files, "skips": sorted(skips)},
-                             separators=(",", ":")).encode("utf-8", "surrogatepass")
-        if len(payload) > MAX_INDEX_BYTES - 200:
-            return
+        payload = self._payload(self.files, skips)
+        if len(payload) > MAX_INDEX_BYTES - 200:  # too big: keep what this run saw
+            payload = self._payload({p: r for p, r in self.files.items() if p in self.seen}, self.new_skips)
+            if len(payload) > MAX_INDEX_BYTES - 200:
+                return
         self.cache._write(self.path, _INDEX_MAGIC + self._mac(payload) + b"\n" + payload, shard=False)
         self.dirty = False
 

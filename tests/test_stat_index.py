@@ -192,3 +192,18 @@ def test_a_warm_run_loads_no_rules_semantic_model_or_libcst(tree, tmp_path):
     assert "'bnlint.rules'" in loaded  # the cold run needed them
     again, loaded = cli()
     assert again == first and loaded == "[]"
+
+
+def test_an_index_over_its_bound_keeps_only_what_this_run_saw(tree, tmp_path, not_racy, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    want, _ = run(tree, cache_dir)
+    index = StatIndex.load(Cache(str(cache_dir), Config()))
+    index.files.update({f"/elsewhere/{i:06d}.py": [None, "0" * 64] for i in range(2000)})
+    index.dirty = True
+    index.save()
+    size = (cache_dir / INDEX_NAME).stat().st_size
+    monkeypatch.setattr(cache_mod, "MAX_INDEX_BYTES", size - 1)  # the next save must shrink it
+    (tree / "plain_0.py").write_text(PLAIN + "\n")  # something to record
+    got, _ = run(tree, cache_dir)
+    kept = StatIndex.load(Cache(str(cache_dir), Config())).files
+    assert got == want and kept and not any(p.startswith("/elsewhere/") for p in kept)
