@@ -31,7 +31,9 @@ the same HMAC, bounds and no-link rules) lets a warm run skip reading
 files: for each path it keeps the sha256 of the bytes last read with the
 stat that went with them (size, mtime and ctime in ns, inode, device,
 mode, as ruff keys its cache by path, mtime, size and permissions), and
-the keys of files the byte pre-filter ruled out. A path whose stat is
+the keys of files the byte pre-filter ruled out, each with the digests of
+the project modules it read to decide (and the candidate paths it found
+absent, which must stay absent). A path whose stat is
 unchanged has the recorded digest; any difference, and any file changed
 less than RACY_SECONDS before it was read (the same timestamp could hide
 a second edit, git's "racy" case), is read and hashed again: the content
@@ -69,7 +71,7 @@ MAX_INDEX_SKIPS = 500_000  # pre-filter decisions kept; past this only the last 
 RACY_SECONDS = 2  # a file changed this recently when read is hashed again next time
 SECRET_BYTES = 32
 INDEX_NAME = "index"
-_INDEX_MAGIC = b"bnlint-stat-index 1\n"
+_INDEX_MAGIC = b"bnlint-stat-index 2\n"
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -394,10 +396,12 @@ class StatIndex:
     (hex) of the JSON payload under the user's secret, the payload. A
     damaged, oversized, linked or foreign index is read as empty."""
 
-    def __init__(self, cache: Cache, files: Optional[dict] = None, skips: Optional[set] = None) -> None:
+    def __init__(self, cache: Cache, files: Optional[dict] = None, skips: Optional[dict] = None) -> None:
         self.cache = cache
         self.files: dict = files if files is not None else {}  # path -> [signature list, digest]
-        self.skips: set = skips if skips is not None else set()
+        # entry key -> [[path, sha256 or None], ...]: the project modules the
+        # pre-filter read to rule the file out (empty: its bytes alone)
+        self.skips: dict = skips if skips is not None else {}
         self.new_skips: set = set()
         self.seen: set = set()  # paths this run looked up or recorded
         self.dirty = False
@@ -423,10 +427,10 @@ class StatIndex:
         try:
             data = json.loads(payload)
             files, skips = data["files"], data["skips"]
-            if not isinstance(files, dict) or not isinstance(skips, list):
+            if not isinstance(files, dict) or not isinstance(skips, dict):
                 return index
             index.files = {p: v for p, v in files.items() if _well_formed_record(v)}
-            index.skips = {k for k in skips if isinstance(k, str)}
+            index.skips = {k: v for k, v in skips.items() if isinstance(v, list)}
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return cls(cache)
         return index
@@ -453,17 +457,28 @@ class StatIndex:
             self.dirty = True
 
     @staticmethod
-    def _payload(files: dict, skips: set) -> bytes:
-        return json.dumps({"files": files, "skips": sorted(skips)},
-                          separators=(",", ":")).encode("utf-8", "surrogatepass")
+    def _payload(files: dict, skips: dict) -> bytes:
+        return json.dumps({"files": files, "skips": skips}, separators=(",", ":"),
+                          sort_keys=True).encode("utf-8", "surrogatepass")
 
     def skipped(self, key: str) -> bool:
-        """Did the pre-filter rule out the file of entry `key` (key_for)?"""
-        return key in self.skips
+        """Did the pre-filter rule out the file of entry `key` (key_for),
+        with every project module it read then still as it was?"""
+        deps = self.skips.get(key)
+        return deps is not None and (not deps or _dependencies_unchanged(deps, self))
 
-    def add_skip(self, key: str) -> None:
-        if key not in self.skips:
-            self.skips.add(key)
+    def add_skip(self, key: str, dependencies: Sequence[str] = ()) -> None:
+        """The pre-filter ruled out the file of entry `key`, having read
+        `dependencies` (paths; absent ones too). Not kept when one of them
+        cannot be hashed safely (_digest_of)."""
+        digests = []
+        for dep in dict.fromkeys(dependencies):
+            ok, digest = _digest_of(dep, self)
+            if not ok:
+                return
+            digests.append([dep, digest])
+        if self.skips.get(key) != digests:
+            self.skips[key] = digests
             self.new_skips.add(key)
             self.dirty = True
 
@@ -472,10 +487,11 @@ class StatIndex:
         additions may be lost, which costs only a re-hash)."""
         if not self.dirty or not self.cache.writable:
             return
-        skips = self.skips if len(self.skips) <= MAX_INDEX_SKIPS else self.new_skips
+        new = {k: self.skips[k] for k in self.new_skips}
+        skips = self.skips if len(self.skips) <= MAX_INDEX_SKIPS else new
         payload = self._payload(self.files, skips)
         if len(payload) > MAX_INDEX_BYTES - 200:  # too big: keep what this run saw
-            payload = self._payload({p: r for p, r in self.files.items() if p in self.seen}, self.new_skips)
+            payload = self._payload({p: r for p, r in self.files.items() if p in self.seen}, new)
             if len(payload) > MAX_INDEX_BYTES - 200:
                 return
         self.cache._write(self.path, _INDEX_MAGIC + self._mac(payload) + b"\n" + payload, shard=False)

@@ -340,12 +340,13 @@ class RunStats:
     cached: int = 0
 
 
-def _stage1(data: bytes, config: Config, filename: str, memo: dict) -> Tuple[Set[str], bool]:
+def _stage1(data: bytes, config: Config, filename: str, memo: dict,
+            deps: List[str]) -> Tuple[Set[str], bool]:
     """(codes the byte pre-filter passes, did it read sibling modules to
     decide): as lint_text's first step for the same bytes and name.
-    `memo`: one dict for the run (Prefilter.stage1_decision)."""
+    `memo` and `deps` as Prefilter.stage1_decision's."""
     api = load_api(config.extra_mode_sensitive_layers)
-    return build_prefilter(api).stage1_decision(data, _wanted(config, filename), filename, memo)
+    return build_prefilter(api).stage1_decision(data, _wanted(config, filename), filename, memo, deps)
 
 
 def _stat(path: str) -> Optional[os.stat_result]:
@@ -451,12 +452,13 @@ def _scan(paths: Sequence[str], config_for: Callable[[str], Config], anchor: Opt
                 results[path] = FileResult(path, skipped=True)
                 stats.skipped += 1
                 continue
-        codes, read_siblings = _stage1(data, cfg, path, lookups)
+        deps: List[str] = []
+        codes, read_siblings = _stage1(data, cfg, path, lookups, deps)
         if not codes:
             results[path] = FileResult(path, skipped=True)
             stats.skipped += 1
-            if index is not None and not read_siblings:  # a decision from these bytes alone
-                index.add_skip(key)
+            if index is not None:  # valid while these bytes and the modules read are unchanged
+                index.add_skip(key, deps if read_siblings else ())
             continue
         if cache is not None:
             hit = cache.lookup(path, key)

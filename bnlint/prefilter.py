@@ -50,13 +50,14 @@ class Prefilter:
         return self.stage1_decision(data, codes, filename)[0]
 
     def stage1_decision(self, data: bytes, codes: Iterable[str], filename: str = "",
-                        memo: Optional[dict] = None) -> Tuple[Set[str], bool]:
+                        memo: Optional[dict] = None, deps: Optional[List[str]] = None) -> Tuple[Set[str], bool]:
         """(stage1's codes, whether the answer read other files): when it
         did not, the answer depends on the bytes, the codes and the rule
         data alone, and a cache may keep it by content hash. `memo`: a
         dict kept for one run over many files (engine.lint_paths), where
         each project module is looked up and read once, not once per file
-        that imports it."""
+        that imports it. `deps`: the files the answer depended on are
+        appended to it (modules read, and candidate paths found absent)."""
         out = set()
         read_siblings = False
         search = self._search
@@ -71,11 +72,12 @@ class Prefilter:
                 # a tuple: one pattern per pats[1:], the siblings must hold each one the file lacks
                 needs = [wanted[i] for i in missing] if isinstance(wanted, tuple) else [wanted]
                 memo = memo if memo is not None else {}
-                if all(self._siblings_mention(data, filename, w, memo) for w in needs):
+                deps = deps if deps is not None else []
+                if all(self._siblings_mention(data, filename, w, memo, deps) for w in needs):
                     out.add(code)
         return out, read_siblings
 
-    def _siblings_mention(self, data: bytes, filename: str, wanted, memo: dict) -> bool:
+    def _siblings_mention(self, data: bytes, filename: str, wanted, memo: dict, deps: List[str]) -> bool:
         """Does a project module this file imports contain `wanted`? Any
         doubt (no file name, a relative or continued import): yes."""
         if wanted is None or not filename or filename == "-":
@@ -104,10 +106,13 @@ class Prefilter:
                         continue
                     where = ("find", project.folder, candidate)
                     if where not in memo:
-                        memo[where] = project.find(candidate)
-                    path = memo[where]
+                        tried = len(project.missing)
+                        memo[where] = (project.find(candidate), tuple(project.missing[tried:]))
+                    path, absent = memo[where]
+                    deps.extend(absent)
                     if path is None:
                         continue
+                    deps.append(str(path))
                     said = ("mentions", path, wanted)
                     if said not in memo:
                         try:

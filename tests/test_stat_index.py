@@ -207,3 +207,34 @@ def test_an_index_over_its_bound_keeps_only_what_this_run_saw(tree, tmp_path, no
     got, _ = run(tree, cache_dir)
     kept = StatIndex.load(Cache(str(cache_dir), Config())).files
     assert got == want and kept and not any(p.startswith("/elsewhere/") for p in kept)
+
+
+def test_a_file_ruled_out_by_its_siblings_is_seen_when_one_changes(tmp_path, not_racy, monkeypatch):
+    """The pre-filter rules model.py out because ops.py (which it imports)
+    never builds batch norm; that decision is kept with ops.py's digest and
+    the absent candidates it looked for, so a changed or new module counts."""
+    from test_stage1_siblings import MODEL, OPS
+
+    no_bn = OPS.replace("tf.layers.batch_normalization(x, training=train)", "x")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "ops.py").write_text(no_bn)
+    (proj / "model.py").write_text(MODEL.format(imp="import ops", call="ops.bn"))
+    (proj / "model2.py").write_text(MODEL.format(imp="import ops2", call="ops2.bn"))  # not there yet
+    files = [str(proj / "model.py"), str(proj / "model2.py")]
+    config = Config(keras="2", select=("BN003",))
+
+    def once():
+        stats = RunStats()
+        results = lint_paths(files, config, jobs=1, cache_dir=str(tmp_path / "c"), stats=stats)
+        return [(Path(r.filename).name, f.code) for r in results for f in r.findings], stats
+
+    found, stats = once()
+    assert found == [] and stats.skipped == 2 and stats.parsed == 0
+    reads = counting_reads(monkeypatch)
+    found, stats = once()
+    assert found == [] and reads == [] and stats.skipped == 2  # kept: nothing read again
+    (proj / "ops.py").write_text(OPS)  # now it builds batch norm
+    assert once()[0] == [("model.py", "BN003")]
+    (proj / "ops2.py").write_text(OPS)  # a module that was looked for appears
+    assert once()[0] == [("model.py", "BN003"), ("model2.py", "BN003")]
