@@ -20,7 +20,8 @@ might be, and anyone can compute a content hash. So:
   directories must not be symlinks; temp files are created exclusively and
   renamed into place.
 
-Key: the file's bytes (their sha256), its path, bnlint's version, the
+Key: the file's bytes (their sha256), its path, bnlint's version and code
+(the stat of its modules: an edited checkout is a new key), the
 config, the rule data files and the Keras flavour. Entries are written
 atomically (temp file + rename), so two runs at once never see half an
 entry; a truncated or altered entry fails its HMAC and is a miss, never a
@@ -84,6 +85,28 @@ def _rules_digest() -> str:
     for path in sorted(rules_dir().glob("*.yaml")):
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code_digest(root: Optional[Path] = None) -> str:
+    """sha256 over the (relative path, size, mtime in ns) of every `.py`
+    file of the bnlint package: an edited bnlint (an editable install, a
+    source checkout) never reads results an earlier copy of its code cached
+    under the same version. Stats only (about 100 files), no reads.
+    `root`: another package directory (tests); by default bnlint's."""
+    root = root or Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                full = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(full)
+                except OSError:
+                    continue
+                h.update(f"{os.path.relpath(full, root)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return h.hexdigest()
 
 
@@ -179,7 +202,7 @@ def _real_dir(path: Path) -> bool:
 def _salt(config: Config, fixes: bool = True) -> bytes:
     """What besides a file's path and bytes decides its findings (with or
     without their fixes)."""
-    parts = (__version__, config.cache_key(), _rules_digest(), installed_flavour()) + (() if fixes else ("no fixes",))
+    parts = (__version__, _code_digest(), config.cache_key(), _rules_digest(), installed_flavour()) + (() if fixes else ("no fixes",))
     return "\0".join(parts).encode()
 
 
@@ -223,7 +246,7 @@ class Cache:
 
     def key_for(self, path: str, digest: str) -> str:
         """The entry key of `path` whose bytes have sha256 `digest` (hex)
-        under this cache's salt (version, config, rule data, flavour)."""
+        under this cache's salt (version, bnlint's code, config, rule data, flavour)."""
         h = hashlib.sha256(self.salt)
         h.update(b"\0" + os.fsencode(path) + b"\0" + digest.encode("ascii"))
         return h.hexdigest()

@@ -268,3 +268,23 @@ def test_entries_of_another_secret_are_misses(tmp_path):
     theirs = Cache(str(tmp_path), Config(), secret=b"t" * 32)
     theirs.put("a.py", b"one", [])
     assert theirs.get("a.py", b"one") == [] and mine.get("a.py", b"one") is None
+
+
+def test_an_edited_bnlint_module_is_a_new_cache_key(tmp_path):
+    """An editable install edited without a version bump must not read the
+    results its earlier code cached (the salt holds the stat of each module)."""
+    import os
+
+    from bnlint.cache import _code_digest
+
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    before = _code_digest(pkg)
+    assert _code_digest(pkg) == before  # stable while nothing changes
+    st = os.stat(pkg / "sub" / "b.py")
+    os.utime(pkg / "sub" / "b.py", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert _code_digest.__wrapped__(pkg) != before
+    (pkg / "notes.txt").write_text("not code\n")
+    assert _code_digest.__wrapped__(pkg) == _code_digest.__wrapped__(pkg)
