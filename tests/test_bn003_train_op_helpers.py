@@ -159,3 +159,42 @@ def test_stage1_asks_the_siblings_only_for_what_the_file_lacks(tmp_path):
     assert "BN003" not in pre.stage1(data, {"BN003"}, str(tmp_path / "pkg/model.py"))
     (tmp_path / "pkg/train_ops.py").write_text(textwrap.dedent(TRAIN_OPS), encoding="utf-8")
     assert "BN003" in pre.stage1(data, {"BN003"}, str(tmp_path / "pkg/model.py"))
+
+
+TRAINER_CLASS = """\
+    import tensorflow as tf
+
+    class Trainer(object):
+        def __init__(self, loss, learning_rate=1e-4):
+            self.optimizer = tf.train.AdamOptimizer(learning_rate)
+            self.step = self.optimizer.minimize(loss)
+    """
+
+
+def test_train_op_built_by_the_constructor_of_a_sibling_class(tmp_path):
+    """`self.trainer = Trainer(self.loss)`, whose `__init__` calls minimize
+    (found by planting it, newcomer session): reported at the construction,
+    through the pre-filter too; a class whose module wires the update ops in
+    is not reported."""
+    model = """\
+        import tensorflow as tf
+        from trainer import Trainer
+
+        class Autoencoder(object):
+            def __init__(self):
+                self.x = tf.placeholder(tf.float32, [None, 784])
+                self.train_phase = tf.placeholder(tf.bool)
+                h = tf.layers.batch_normalization(tf.layers.dense(self.x, 128), training=self.train_phase)
+                self.loss = tf.reduce_mean(tf.square(tf.layers.dense(h, 784) - self.x))
+                self.trainer = Trainer(self.loss)
+        """
+    write(tmp_path, {"trainer.py": TRAINER_CLASS, "model.py": model})
+    assert findings(tmp_path, "model.py") == [(10, 24, "BN003")]
+    results = lint_paths([str(tmp_path / "trainer.py"), str(tmp_path / "model.py")], KERAS3, jobs=1, use_cache=False)
+    assert sorted((r.filename.rsplit("/", 1)[-1], f.line, f.code) for r in results for f in r.findings) == \
+        [("model.py", 10, "BN003")]
+    wired = TRAINER_CLASS.replace("self.step = self.optimizer.minimize(loss)",
+                                  "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+                                  "                self.step = self.optimizer.minimize(loss)")
+    write(tmp_path, {"trainer.py": wired})
+    assert findings(tmp_path, "model.py") == []

@@ -681,7 +681,7 @@ class TrainOpWithoutUpdateOps(Rule):
     # -- a train op built by a helper of another module ------------------------
     def _helper_train_ops(self) -> Set[int]:
         """ids of the calls of this file that run a function of the user's
-        other module which builds a train op (`.minimize(...)` /
+        other module (or construct a class of it whose `__init__` does) which builds a train op (`.minimize(...)` /
         `.apply_gradients(...)`, in it or in functions of that module it
         calls, up to MAX_HELPER_DEPTH deep), where that module's bytes never
         mention the update ops, a control dependency, `tf.group` or
@@ -712,6 +712,8 @@ class TrainOpWithoutUpdateOps(Rule):
                 continue
             other, attr = target
             d = other.module_definition(attr)
+            if d is not None and d.kind is ScopeKind.CLASS:
+                d = other.method(d, "__init__")  # constructing the class runs it
             if d is not None and d.kind is ScopeKind.FUNCTION and self._builds_train_op(other, d, methods):
                 out.add(id(site.call))
         return out
