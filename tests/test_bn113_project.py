@@ -7,7 +7,7 @@ in a temporary project, linted in-process."""
 import textwrap
 
 from bnlint.config import Config
-from bnlint.engine import lint_bytes
+from bnlint.engine import lint_bytes, lint_paths
 
 ON = Config(keras="3", extend_select=("BN113",))
 
@@ -78,3 +78,46 @@ def test_graph_only_trained_is_clean(tmp_path):
     assert "def step" in model and "restore" not in model
     write(tmp_path, {"ops.py": OPS, "model.py": model})
     assert findings(tmp_path, "model.py") == []
+
+
+def test_helper_reached_through_the_prefilter_when_the_file_never_names_the_builder(tmp_path):
+    """evaluate.py restores and runs `resnet(...)` of nets/resnet.py, whose
+    `block` calls `slim.batch_norm` without `is_training`; evaluate.py's
+    bytes never say `batch_norm` (found by planting it, newcomer session:
+    the pre-filter dropped the file before BN113 could follow the helper)."""
+    (tmp_path / ".git").mkdir(exist_ok=True)
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "nets" / "resnet.py").write_text(textwrap.dedent("""\
+        import tensorflow as tf
+        slim = tf.contrib.slim
+
+        def block(x, depth):
+            y = slim.conv2d(x, depth, 3, activation_fn=None)
+            return tf.nn.relu(x + slim.batch_norm(y))
+
+        def resnet(x, n_classes):
+            x = block(slim.conv2d(x, 64, 3), 64)
+            return slim.fully_connected(tf.reduce_mean(x, [1, 2]), n_classes, activation_fn=None)
+        """), encoding="utf-8")
+    evaluate = """\
+        import tensorflow as tf
+        from nets.resnet import resnet
+
+        images = tf.placeholder(tf.float32, [None, 32, 32, 3])
+        predictions = tf.argmax(resnet(images, 10), axis=1)
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            saver.restore(sess, "ckpt/model.ckpt")
+            preds = sess.run(predictions, {images: batch})
+        """
+    write(tmp_path, {"evaluate.py": evaluate})
+    paths = [str(tmp_path / "nets" / "__init__.py"), str(tmp_path / "nets" / "resnet.py"), str(tmp_path / "evaluate.py")]
+    results = lint_paths(paths, ON, jobs=1, use_cache=False)
+    got = [(r.filename.rsplit("/", 1)[-1], f.line, f.column, f.code) for r in results for f in r.findings]
+    assert got == [("evaluate.py", 5, 25, "BN113")]
+    # the helper's module passes the flag: nothing (the sibling's bytes are read)
+    resnet = (tmp_path / "nets" / "resnet.py").read_text(encoding="utf-8")
+    (tmp_path / "nets" / "resnet.py").write_text(resnet.replace("slim.batch_norm(y)", "slim.batch_norm(y, is_training=False)"),
+                                                 encoding="utf-8")
+    assert [f for r in lint_paths(paths, ON, jobs=1, use_cache=False) for f in r.findings] == []

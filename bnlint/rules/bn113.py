@@ -17,7 +17,8 @@ bug (benchmarks/realworld/README.md gives the measured precision).
 Reported at the builder call (or its `normalizer_fn=` argument) when its
 output flows (flow.py, by names within the file) into the fetches of a
 run that evaluates: a `.run(...)` / `.eval()` that fetches no train op,
-written in a function whose name, or fetching a name whose name, holds an
+written in a function whose name, fetching a name whose name, or assigned
+to a name whose name (`samples = sess.run(fake)`) holds an
 api.yaml `evaluation_words` word (`sample`, `test`, `evaluate`, ...), or
 after a `saver.restore(...)` in the same function. Not reported in a file
 that uses `arg_scope` (it may set `is_training` for every call), nor for
@@ -31,7 +32,7 @@ from __future__ import annotations
 import ast
 import re
 from enum import Enum
-from typing import List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from ..semantic.resolve import dotted
 from ..semantic.scopes import Scope, ScopeKind
@@ -68,9 +69,25 @@ class DefaultTrainingBuilderEvaluated(Rule):
 
     @classmethod
     def stage1(cls, api):
-        builders = {last(n) for n, b in api.tf1_builders.items() if b.training_default}
+        """A run in the file's bytes (the evaluation is always written in
+        the file), and a default-training builder there or, for a helper,
+        in a project module the file imports."""
         runs = family_tables(api).graph_run_methods
-        return (re.compile(words(builders)), re.compile(rb"\.[ \t]*(?:" + words(runs) + rb")[ \t]*\("))
+        return (re.compile(rb"\.[ \t]*(?:" + words(runs) + rb")[ \t]*\("), cls._builders_re(api))
+
+    @staticmethod
+    def _builders_re(api):
+        return re.compile(words({last(n) for n, b in api.tf1_builders.items() if b.training_default}))
+
+    @classmethod
+    def stage1_project(cls) -> bool:
+        """The builder may be called by a helper of a project module."""
+        return True
+
+    @classmethod
+    def project_words(cls, api):
+        """...one whose bytes hold the builder (one pattern per stage-1 pattern after the first)."""
+        return (cls._builders_re(api),)
 
     def check(self) -> None:
         ctx = self.ctx
@@ -137,7 +154,7 @@ class DefaultTrainingBuilderEvaluated(Rule):
         module = q.rpartition(".")[0]
         if values.project is None or not module or q.split(".")[0] in ctx.api.clean_libraries:
             return None
-        if not values.project.mentions(module, self.stage1(ctx.api)[0]) or \
+        if not values.project.mentions(module, self._builders_re(ctx.api)) or \
                 values.project.mentions(module, _ARG_SCOPE_BYTES):
             return None
         target = values.external_target(q)
@@ -177,6 +194,13 @@ class DefaultTrainingBuilderEvaluated(Rule):
         ctx = self.ctx
         t = family_tables(ctx.api)
         train = self._train_op_names()
+        # `samples = sess.run(fake, ...)`: the names a run's result is assigned to
+        assigned_to: Dict[int, Set[str]] = {}
+        for target, value, _ in ctx.scopes.assigns:
+            if isinstance(value, ast.Call):
+                assigned_to.setdefault(id(value), set()).update(
+                    {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+                    | {n.attr for n in ast.walk(target) if isinstance(n, ast.Attribute)})
         restored: Set[int] = set()  # functions (or the module) that restore a checkpoint
         out = []
         for site in ctx.scopes.sites:
@@ -200,7 +224,7 @@ class DefaultTrainingBuilderEvaluated(Rule):
             if fetched & train or any("train" in f.lower() or "optim" in f.lower() for f in fetched):
                 continue
             named = set()
-            for f in fetched:
+            for f in fetched | assigned_to.get(id(call), set()):
                 named |= _words(f)
             if owner is not None and owner.is_function:
                 named |= _words(owner.name)
