@@ -24,6 +24,26 @@ _IMPORT = re.compile(rb"\bfrom(?=(?P<a>[ \t]+))(?P=a)(?P<module>[.\w]*)(?=(?P<b>
                      rb"|\bimport(?=[ \t])(?P<names>[^\n#;()]+)")
 
 
+def _from_names(data: bytes, at: int) -> List[str]:
+    """The names imported by the `from X import` whose `import` keyword
+    ends at `at`: `a as b, c` up to the end of the line, or `(a, b)` over
+    lines (at most 4 KB read; a star or anything unreadable: none)."""
+    rest = data[at:at + 4096].lstrip(b" \t")
+    if rest.startswith(b"("):
+        end = rest.find(b")")
+        lines = rest[1:end].split(b"\n") if end >= 0 else []
+    else:
+        end = rest.find(b"\n")
+        lines = [(rest if end < 0 else rest[:end]).split(b";", 1)[0]]
+    out = []
+    for line in lines:
+        for part in line.split(b"#", 1)[0].split(b","):
+            word = part.split()[0].decode("ascii", "replace") if part.split() else ""
+            if word.isidentifier():
+                out.append(word)
+    return out
+
+
 @dataclass(frozen=True)
 class Prefilter:
     api: Api
@@ -93,6 +113,8 @@ class Prefilter:
                 names = [m.group("module").decode("ascii", "replace")]
                 if not names[0].strip("."):
                     return True  # `from . import x`: the module is the name after import
+                # `from pkg import mod as m`: each name may be a module of the package
+                names += [names[0] + "." + n for n in _from_names(data, m.end())]
             else:
                 if m.group("names").rstrip().endswith(b"\\"):
                     return True
