@@ -21,7 +21,8 @@ Reported at the assignment that changes the flag, when all of these hold
   assignment gives the other one;
 - the assignment is written after the graph is built: in the same scope
   after the call that builds it (not in a loop that builds it again), in
-  another method of the class, or on an instance of the class;
+  another method of the class, or on an instance of the class (a name
+  bound to `Cls(...)`, or a parameter every call of whose function passes one);
 - after it, in the same function, the graph is run (`x.run(...)`,
   `t.eval(...)`, or a call of the file's own function that does), and no
   call in between builds the graph again (a function or method that leads
@@ -255,11 +256,30 @@ class FrozenTrainingFlag(Rule):
                 out.append((target, v, where))
         return out
 
-    def _instance_of(self, name: ast.Name, cls: Scope) -> bool:
+    def _instance_of(self, name: ast.Name, cls: Scope, depth: int = 0) -> bool:
+        """Is every binding of `name` where it is read an instance of `cls`:
+        `gan = GAN()`, or a parameter (without default) of a function of
+        this file every call of which passes such an instance (`def
+        sample(sess, gan): gan.phase_train = False`, called `sample(sess,
+        gan)`), up to two functions up?"""
         found = self.ctx.names.bindings_of(name)
-        return bool(found) and all(
-            b.kind is BindingKind.ASSIGNMENT and isinstance(b.value, ast.Call)
-            and self.ctx.values.definition(b.value.func) is cls for b in found)
+        if not found:
+            return False
+        for b in found:
+            if b.kind is BindingKind.ASSIGNMENT and isinstance(b.value, ast.Call) \
+                    and self.ctx.values.definition(b.value.func) is cls:
+                continue
+            fn = b.scope
+            if b.kind is not BindingKind.ARGUMENT or b.value is not None or depth >= 2 or not fn.is_function:
+                return False
+            callers = self.graph.callers(fn)
+            if not callers:
+                return False
+            for call, _ in callers:
+                value = None if _spread(call) else bound_argument(call, fn, b.name)
+                if not isinstance(value, ast.Name) or not self._instance_of(value, cls, depth + 1):
+                    return False
+        return True
 
     # -- what builds the graph, and what runs it ----------------------------------
     def _building(self, scope: Scope) -> Tuple[Set[int], Set[str]]:
