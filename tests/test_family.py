@@ -310,6 +310,29 @@ def test_bn001_torch_loop_evaluation_and_torch_modules_are_not_training():
     assert lint(no_step, KERAS3) == []
 
 
+def test_bn001_torch_loop_with_a_keras_optimizer_apply():
+    """keras.io's "training loop from scratch in PyTorch" shape: `loss.backward()`
+    then a Keras optimizer's `apply(gradients, weights)` (no `.step()`; found
+    by planting it, newcomer session)."""
+    guide = """
+        import torch
+        import keras
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.BatchNormalization()])
+        optimizer = keras.optimizers.Adam(1e-3)
+        for inputs, targets in loader:
+            loss = loss_fn(targets, model(inputs))
+            model.zero_grad()
+            loss.backward()
+            gradients = [v.value.grad for v in model.trainable_weights]
+            with torch.no_grad():
+                optimizer.apply(gradients, model.trainable_weights)
+    """
+    assert [(f.line, f.code) for f in lint(guide, KERAS3)] == [(7, "BN001")]
+    assert lint(guide.replace("model(inputs)", "model(inputs, training=True)"), KERAS3) == []
+    # `apply` without a `.backward()` in the loop (pandas, an EMA) is not a training loop
+    assert lint(guide.replace("loss.backward()", "pass"), KERAS3) == []
+
+
 def test_bn102_an_unused_batch_norm_helper_in_an_imported_module_is_not_batch_norm(tmp_path):
     from bnlint.engine import lint_bytes
 

@@ -7,7 +7,8 @@ inference mode, the same bug as BN001's tape (the rule catalogue: the mode of a
 top-level call without `training` is inference, whatever the backend).
 
 `torch_training_loops()` finds the loops (`for` / `while`) whose body
-calls `.backward()` and `.step()` (api.yaml `backward_methods`,
+calls `.backward()` and `.step()` or a Keras optimizer's `.apply(...)` /
+`.apply_gradients(...)` (api.yaml `backward_methods`,
 `optimizer_step_methods`); `training_loop_of()` says whether a call site
 runs in one: written in the loop, in the same function, and not under
 `torch.no_grad()` / `torch.inference_mode()`.
