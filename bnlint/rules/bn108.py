@@ -8,7 +8,9 @@ normalises to zeros).
 
 Precision: only calls in a scope that builds a functional model (it calls
 `Input(...)` or `Model(...)`), or in a helper such a scope calls, outside
-any `GradientTape` block and any Keras `call()` (BN002 reports those).
+any `GradientTape` block and any Keras `call()` (BN002 reports those),
+and not on data (flow.concrete_data: a literal, a library call's result,
+a `for` variable over batches).
 Dropout with `training=True` (Monte Carlo dropout) is not reported, and a
 file that forces a Dropout-family layer on with a literal `training=True`
 is taken to want stochastic inference (pix2pix's generator applies both

@@ -205,7 +205,31 @@ def concrete_data(ctx, expr: ast.AST) -> bool:
             found = ctx.names.bindings_of(node)
             if len(found) == 1 and found[0].value is not None and found[0].kind is BindingKind.ASSIGNMENT:
                 todo.append(found[0].value)
+            elif len(found) == 1 and _loop_over_data(ctx, found[0]):
+                return True
     return False
+
+
+def _loop_over_data(ctx, binding) -> bool:
+    """Is `binding` the target of a `for` over something other than a
+    literal list or tuple (or a name bound only to one, or a comprehension):
+    `for x, y in loader:` yields batches of data, while `for inp in [a, b]`
+    may walk the symbolic inputs of a model being built?"""
+    if binding.kind is not BindingKind.OTHER or not binding.blocks:
+        return False
+    loop = binding.blocks[-1]
+    if not isinstance(loop, (ast.For, ast.AsyncFor)) or \
+            not any(n is binding.node for n in ast.walk(loop.target)):
+        return False
+    it = loop.iter
+    if isinstance(it, ast.Name):
+        bound = ctx.names.bindings_of(it)
+        if len(bound) == 1 and bound[0].kind is BindingKind.ASSIGNMENT and bound[0].value is not None:
+            it = bound[0].value  # else a parameter, an import, several values: not a literal
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in ("enumerate", "zip") and it.args:
+        return all(not isinstance(a, (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp, ast.Set))
+                   for a in it.args)
+    return not isinstance(it, (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp, ast.Set, ast.Starred))
 
 
 def derived_names(ctx, fn: Scope, seeds: Set[str]) -> Set[str]:
