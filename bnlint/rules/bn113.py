@@ -221,7 +221,11 @@ class DefaultTrainingBuilderEvaluated(Rule):
                 continue
             fetched = {n.id for n in ast.walk(fetches) if isinstance(n, ast.Name)} | \
                 {n.attr for n in ast.walk(fetches) if isinstance(n, ast.Attribute)}
-            if fetched & train or any("train" in f.lower() or "optim" in f.lower() for f in fetched):
+            if fetched & train:
+                continue
+            # a name that says train/optim may be a train op, an Operation; `t.eval()`
+            # evaluates a Tensor (an Operation has no `eval`), so there the word is no sign
+            if func.attr != "eval" and any("train" in f.lower() or "optim" in f.lower() for f in fetched):
                 continue
             named = set()
             for f in fetched | assigned_to.get(id(call), set()):
