@@ -1,6 +1,7 @@
 """BN111: Keras 3 on JAX, `model.stateless_call(...)` without
 `training=True` inside the function that `jax.grad` /
-`jax.value_and_grad` differentiates (or a function it calls), or in the
+`jax.value_and_grad` differentiates (a function, or a method of the
+class given as `self.compute_loss`, or a function it calls), or in the
 `train_step` of a `keras.Model` subclass (the JAX backend's training step).
 
 `stateless_call` runs the model in inference mode unless told otherwise:
@@ -62,6 +63,9 @@ class StatelessCallWithoutTraining(Rule):
             fun = kwarg(call, "fun")
             value = fun.value if fun is not None else (call.args[0] if call.args else None)
             target = ctx.values.definition(value, ScopeKind.FUNCTION) if value is not None else None
+            if target is None and isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) \
+                    and value.value.id == "self" and site.scope.cls is not None:
+                target = ctx.values.method(site.scope.cls, value.attr)  # jax.grad(self.compute_loss)
             if target is not None:
                 starts.append(target)
                 names[id(target)] = (target.name, call)
