@@ -71,10 +71,10 @@ class Tf1BuilderWithoutTraining(Rule):
         """A train op or gradients in the file's bytes, and a builder there
         or, for a helper, in a project module the file imports."""
         methods = set(api.train_op_methods) | set(api.gradient_methods) | {"gradients"}
-        return (re.compile(words(methods)), cls._builders_re(api))
+        return (re.compile(words(methods)), cls._builder_words(api))
 
     @staticmethod
-    def _builders_re(api):
+    def _builder_words(api):
         builders = {last(n) for n, b in api.tf1_builders.items() if not b.training_default}
         builders |= {last(n) for n in tf1_dropout_builders(api)}
         return re.compile(words(builders))
@@ -87,7 +87,7 @@ class Tf1BuilderWithoutTraining(Rule):
     @classmethod
     def project_words(cls, api):
         """...one whose bytes hold the builder (one pattern per stage-1 pattern after the first)."""
-        return (cls._builders_re(api),)
+        return (cls._builder_words(api),)
 
     def _left_out(self, call: ast.Call, q: str, here: bool = True) -> Optional[Tuple[Variant, dict]]:
         """(variant, message values) when `call` (of `q`) leaves a
@@ -125,7 +125,7 @@ class Tf1BuilderWithoutTraining(Rule):
         module = q.rpartition(".")[0]
         if values.project is None or not module or q.split(".")[0] in ctx.api.clean_libraries:
             return None
-        if not values.project.mentions(module, self._builders_re(ctx.api)):
+        if not values.project.mentions(module, self._builder_words(ctx.api)):
             return None
         target = values.external_target(q)
         if target is None:

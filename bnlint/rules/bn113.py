@@ -73,10 +73,10 @@ class DefaultTrainingBuilderEvaluated(Rule):
         the file), and a default-training builder there or, for a helper,
         in a project module the file imports."""
         runs = family_tables(api).graph_run_methods
-        return (re.compile(rb"\.[ \t]*(?:" + words(runs) + rb")[ \t]*\("), cls._builders_re(api))
+        return (re.compile(rb"\.[ \t]*(?:" + words(runs) + rb")[ \t]*\("), cls._builder_words(api))
 
     @staticmethod
-    def _builders_re(api):
+    def _builder_words(api):
         return re.compile(words({last(n) for n, b in api.tf1_builders.items() if b.training_default}))
 
     @classmethod
@@ -87,7 +87,7 @@ class DefaultTrainingBuilderEvaluated(Rule):
     @classmethod
     def project_words(cls, api):
         """...one whose bytes hold the builder (one pattern per stage-1 pattern after the first)."""
-        return (cls._builders_re(api),)
+        return (cls._builder_words(api),)
 
     def check(self) -> None:
         ctx = self.ctx
@@ -154,7 +154,7 @@ class DefaultTrainingBuilderEvaluated(Rule):
         module = q.rpartition(".")[0]
         if values.project is None or not module or q.split(".")[0] in ctx.api.clean_libraries:
             return None
-        if not values.project.mentions(module, self._builders_re(ctx.api)) or \
+        if not values.project.mentions(module, self._builder_words(ctx.api)) or \
                 values.project.mentions(module, _ARG_SCOPE_BYTES):
             return None
         target = values.external_target(q)
