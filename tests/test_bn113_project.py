@@ -112,12 +112,12 @@ def test_helper_reached_through_the_prefilter_when_the_file_never_names_the_buil
             preds = sess.run(predictions, {images: batch})
         """
     write(tmp_path, {"evaluate.py": evaluate})
-    paths = [str(tmp_path / "nets" / "__init__.py"), str(tmp_path / "nets" / "resnet.py"), str(tmp_path / "evaluate.py")]
+    paths = [str(tmp_path / name) for name in ("nets/__init__.py", "nets/resnet.py", "evaluate.py")]
     results = lint_paths(paths, ON, jobs=1, use_cache=False)
     got = [(r.filename.rsplit("/", 1)[-1], f.line, f.column, f.code) for r in results for f in r.findings]
     assert got == [("evaluate.py", 5, 25, "BN113")]
     # the helper's module passes the flag: nothing (the sibling's bytes are read)
     resnet = (tmp_path / "nets" / "resnet.py").read_text(encoding="utf-8")
-    (tmp_path / "nets" / "resnet.py").write_text(resnet.replace("slim.batch_norm(y)", "slim.batch_norm(y, is_training=False)"),
-                                                 encoding="utf-8")
+    wired = resnet.replace("slim.batch_norm(y)", "slim.batch_norm(y, is_training=False)")
+    (tmp_path / "nets" / "resnet.py").write_text(wired, encoding="utf-8")
     assert [f for r in lint_paths(paths, ON, jobs=1, use_cache=False) for f in r.findings] == []
