@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run bnlint over the pinned public repositories of manifest.yaml.
 
-    python benchmarks/realworld/run.py CHECKOUTS [--results DIR] [--cli]
+    python benchmarks/realworld/run.py CHECKOUTS [--results DIR] [--select ALL] [--cli]
 
 CHECKOUTS is a folder holding one checkout per manifest entry, named
 owner+name (clone.py makes it). For each repository this runs bnlint with
@@ -18,6 +18,11 @@ parsed/skipped counts). `--cli` runs the `bnlint` command instead, with
 `--output-format json --no-cache`, for a check that the CLI agrees; the
 parsed/skipped columns then stay empty.
 
+`--select` is bnlint's rule selection, comma-separated (default `ALL`:
+every rule, also those off by default, so that every finding can be
+labelled). Tables 1-11 of README.md were made with bnlint's default
+selection; `--select BN` reproduces it.
+
 The evaluation pins Keras 3 (`--keras 3`, what `pip install tensorflow`
 gives today); files that import tf_keras are still treated as Keras 2, as
 bnlint decides that per file.
@@ -28,7 +33,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import os
 import platform
 import shutil
 import subprocess
@@ -36,13 +40,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
-RULES = ("BN001", "BN002", "BN003")
-META = ("BN901", "BN902", "BN903", "BN904")
+RULES = ("BN001", "BN002", "BN003")  # always a column of summary.md, even with no finding
+META = ("BN901", "BN902", "BN903", "BN904", "BN905")
 
 sys.path.insert(0, str(HERE))
 import score  # noqa: E402  (benchmarks/realworld/score.py)
@@ -78,15 +82,16 @@ def _file_key(rel: str, cell: Optional[int]) -> str:
     return f"{rel}#cell{cell}" if cell is not None else rel
 
 
-def run_api(root: Path, keras: str, jobs: Optional[int]) -> dict:
-    """bnlint in this process: findings plus the engine's file counts."""
+def run_api(root: Path, keras: str, jobs: Optional[int], select: Tuple[str, ...]) -> dict:
+    """bnlint in this process: findings plus the engine's file counts.
+    `select`: rule selectors as in bnlint's `select` setting (`ALL`, `BN`, codes)."""
     from dataclasses import replace
 
     from bnlint.config import Config
     from bnlint.engine import RunStats, lint_paths
     from bnlint.files import discover
 
-    config = replace(Config(), keras=keras)
+    config = replace(Config(), keras=keras, select=tuple(select))
     stats = RunStats()
     start = time.perf_counter()
     files = discover([str(root)], config)
@@ -107,10 +112,11 @@ def run_api(root: Path, keras: str, jobs: Optional[int]) -> dict:
     }
 
 
-def run_cli(root: Path, keras: str, jobs: Optional[int], bnlint: str) -> dict:
+def run_cli(root: Path, keras: str, jobs: Optional[int], bnlint: str,
+            select: Tuple[str, ...]) -> dict:
     """The `bnlint` command with JSON output; file counts come from discovery only."""
     cmd = [bnlint, "check", "--output-format", "json", "--no-cache", "--exit-zero",
-           "--keras", keras, str(root)]
+           "--keras", keras, "--select", ",".join(select), str(root)]
     if jobs:
         cmd[2:2] = ["-j", str(jobs)]
     start = time.perf_counter()
@@ -157,29 +163,33 @@ def fmt(value) -> str:
 
 
 def markdown(summary: dict, precision_md: str) -> str:
+    """summary.md: one row per repository, a column per rule code that has a
+    finding in any repository (BN001-BN003 always), BN9xx summed."""
     rows = summary["repos"]
+    codes = sorted(set(RULES) | {k for r in rows for k in r.get("counts", {}) if k not in META})
     lines = [
         "# bnlint on public repositories",
         "",
         f"Run {summary['date']} with bnlint {summary['bnlint_version']}"
         f" (commit {str(summary['bnlint_commit'])[:12]}), {summary['mode']} mode,"
-        f" Keras setting `{summary['keras']}`, {summary['python']}.",
+        f" Keras setting `{summary['keras']}`, rule selection `{','.join(summary['select'])}`,"
+        f" {summary['python']}.",
         "",
-        "| repository | commit | BN001 | BN002 | BN003 | BN9xx | files | parsed | skipped | time (s) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| repository | commit | " + " | ".join(codes) + " | BN9xx | files | parsed | skipped | time (s) |",
+        "|---|---|" + "---:|" * (len(codes) + 5),
     ]
     tot = Counter()
     for r in rows:
         if r.get("status") != "ok":
-            lines.append(f"| {r['repo']} | {r['commit'][:10]} | {r['status']} | | | | | | | |")
+            lines.append(f"| {r['repo']} | {r['commit'][:10]} | {r['status']} |" + " |" * (len(codes) + 4))
             continue
         c = r["counts"]
         meta = sum(c.get(m, 0) for m in META)
         lines.append(
-            f"| {r['repo']} | {r['commit'][:10]} | {c.get('BN001', 0)} | {c.get('BN002', 0)} | "
-            f"{c.get('BN003', 0)} | {meta} | {fmt(r['files'])} | {fmt(r['parsed'])} | "
+            f"| {r['repo']} | {r['commit'][:10]} | " + " | ".join(str(c.get(k, 0)) for k in codes)
+            + f" | {meta} | {fmt(r['files'])} | {fmt(r['parsed'])} | "
             f"{fmt(r['skipped'])} | {r['seconds']:.2f} |")
-        for k in RULES:
+        for k in codes:
             tot[k] += c.get(k, 0)
         tot["meta"] += meta
         for k in ("files", "parsed", "skipped"):
@@ -187,7 +197,7 @@ def markdown(summary: dict, precision_md: str) -> str:
         tot["seconds"] += r["seconds"]
     lines.append(
         f"| **total** ({sum(1 for r in rows if r.get('status') == 'ok')} repos) | | "
-        f"**{tot['BN001']}** | **{tot['BN002']}** | **{tot['BN003']}** | {tot['meta']} | "
+        + " | ".join(f"**{tot[k]}**" for k in codes) + f" | {tot['meta']} | "
         f"{tot['files']} | {tot['parsed']} | {tot['skipped']} | {tot['seconds']:.2f} |")
     lines += ["", "`files`: files bnlint looked at; `parsed`: reached libcst; `skipped`: ruled out "
               "by the byte/ast pre-filter. BN9xx: unreadable / unparsable files (mostly Python 2 "
@@ -203,12 +213,15 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", default=str(HERE / "labels.csv"))
     ap.add_argument("--known-correct", default=str(HERE / "known_correct.csv"))
     ap.add_argument("--keras", default="3", choices=("auto", "2", "3"))
+    ap.add_argument("--select", default="ALL",
+                    help="bnlint rule selectors, comma-separated (default ALL; `BN` = bnlint's default)")
     ap.add_argument("--cli", action="store_true", help="run the bnlint command instead of the API")
     ap.add_argument("--bnlint", default=shutil.which("bnlint") or "bnlint",
                     help="bnlint executable for --cli")
     ap.add_argument("-j", "--jobs", type=int, default=None)
     ap.add_argument("--only", action="append", help="only this repo (owner/name), repeatable")
     args = ap.parse_args(argv)
+    select = tuple(s.strip() for s in args.select.split(",") if s.strip())
 
     checkouts = Path(args.checkouts)
     out = Path(args.results)
@@ -232,8 +245,8 @@ def main(argv=None) -> int:
             print(f"{entry['repo']}: checkout is at {head[:12]}, manifest pins "
                   f"{entry['commit'][:12]}", file=sys.stderr)
             row["checkout_commit"] = head
-        res = (run_cli(root, args.keras, args.jobs, args.bnlint) if args.cli
-               else run_api(root, args.keras, args.jobs))
+        res = (run_cli(root, args.keras, args.jobs, args.bnlint, select) if args.cli
+               else run_api(root, args.keras, args.jobs, select))
         for f in res["findings"]:
             f["repo"] = entry["repo"]
         res["findings"].sort(key=lambda f: (f["file"], f["line"], f["column"], f["code"]))
@@ -243,9 +256,8 @@ def main(argv=None) -> int:
                    seconds=res["seconds"])
         rows.append(row)
         c = row["counts"]
-        print(f"{entry['repo']:55s} BN001={c.get('BN001', 0):3d} BN002={c.get('BN002', 0):3d} "
-              f"BN003={c.get('BN003', 0):3d} files={res['files']} {res['seconds']:.2f}s",
-              file=sys.stderr)
+        print(f"{entry['repo']:55s} " + " ".join(f"{k}={n}" for k, n in sorted(c.items()))
+              + f" files={res['files']} {res['seconds']:.2f}s", file=sys.stderr)
 
     summary = {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -253,6 +265,7 @@ def main(argv=None) -> int:
         "bnlint_commit": bnlint_commit(),
         "mode": "cli" if args.cli else "api",
         "keras": args.keras,
+        "select": list(select),
         "python": f"Python {platform.python_version()}",
         "repos": rows,
     }
