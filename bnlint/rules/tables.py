@@ -16,12 +16,13 @@ from ..api import Api, api_tables
 
 _NAMES = (
     "tf1_graph_markers", "estimators", "estimator_specs", "savers", "trainable_variable_lists",
+    "global_variable_lists",
     "collection_getters", "moments_functions", "nn_batch_norm_functions", "moving_average_classes",
     "functional_dropout", "learning_phase_setters", "learning_phase_readers",
     "placeholders_with_default", "jax_differentiators", "no_grad_contexts",
 )
 _WORDS = (
-    "update_ops_keys", "keras_update_attributes", "trainable_collection_keys", "fit_methods",
+    "update_ops_keys", "keras_update_attributes", "trainable_collection_keys", "global_collection_keys", "fit_methods",
     "evaluate_methods", "stateless_call_methods", "backward_methods", "optimizer_step_methods",
     "keras_model_words", "graph_run_methods", "evaluation_words", "restore_methods",
 )
@@ -38,6 +39,7 @@ class FamilyTables:
     estimator_specs: FrozenSet[str]
     savers: FrozenSet[str]
     trainable_variable_lists: FrozenSet[str]
+    global_variable_lists: FrozenSet[str]
     collection_getters: FrozenSet[str]
     moments_functions: FrozenSet[str]
     nn_batch_norm_functions: FrozenSet[str]
@@ -51,6 +53,7 @@ class FamilyTables:
     update_ops_keys: FrozenSet[str]
     keras_update_attributes: FrozenSet[str]
     trainable_collection_keys: FrozenSet[str]
+    global_collection_keys: FrozenSet[str]
     fit_methods: FrozenSet[str]
     evaluate_methods: FrozenSet[str]
     stateless_call_methods: FrozenSet[str]
