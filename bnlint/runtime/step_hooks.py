@@ -79,7 +79,7 @@ def instrument_tensorflow(tf_module) -> None:
     _patch_autograph_loader(loader)
 
 
-def call_step_function(fid: int, kind: str, call, *args, **kwargs):
+def call_step_function(fid: int, kind: str, call, /, *args, **kwargs):
     """Call a compiled function (`call(*args, **kwargs)`) whose id is `fid`:
     while it runs it is on the recorder's function stack, so an optimizer
     apply traced inside marks it; every call of a marked function is one

@@ -52,6 +52,20 @@ def jax_loop(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def jax_transparent(tmp_path_factory):
+    """The script under `bnlint confirm`, and its probe lines from a plain `python` run."""
+    project, proc, payload = run_confirm(tmp_path_factory, "jax_transparent.py", "--max-steps", "5")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_USE_LEGACY_KERAS", "KERAS_BACKEND")}
+    plain = subprocess.run([sys.executable, "jax_transparent.py"], cwd=project, capture_output=True, text=True,
+                           env=env, timeout=300)
+    return proc, payload, plain
+
+
+def probes(output):
+    return [line for line in output.splitlines() if line.startswith("probe ")]
+
+
+@pytest.fixture(scope="module")
 def torch_loop(tmp_path_factory):
     return run_confirm(tmp_path_factory, "torch_loop.py", "--max-steps", "4")
 
@@ -108,6 +122,23 @@ def test_jax_stateless_call_without_training_is_confirmed_the_fixed_one_clean_a_
     assert frozen["stateless_kept"] == 1 and frozen["stateless_updated"] == 0
     assert bad["stateless_kept"] >= 1 and bad["stateless_updated"] == 0
     assert proc.returncode == 1
+
+
+@needs_jax
+def test_jitted_functions_behave_as_without_bnlint(jax_transparent):
+    proc, payload, plain = jax_transparent
+    expected_probes = probes(plain.stdout)
+    assert len(expected_probes) == 6 and plain.returncode == 3, plain.stderr[-2000:]
+    # keyword arguments named kind/call/fid, __wrapped__/__doc__/__module__, copy.copy/deepcopy, __class__
+    assert probes(proc.stderr) == expected_probes
+    assert "probe attrs True Scale x. __main__ scale" in expected_probes
+
+
+@needs_jax
+def test_sys_exit_while_tracing_a_jitted_step_is_the_scripts_exit(jax_transparent):
+    proc, payload, plain = jax_transparent
+    run = payload["run"]
+    assert (run["status"], run["exit_code"], run["steps"], run["errors"]) == ("exited", 3, 1, [])
 
 
 # -- Keras 3 on PyTorch ------------------------------------------------------------------
