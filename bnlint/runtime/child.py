@@ -16,6 +16,7 @@ import os
 import runpy
 import signal
 import sys
+import threading
 import traceback
 
 from . import native_log
@@ -75,6 +76,34 @@ def _on_sigterm(signum, frame):
     raise _rec.TimeLimitReached("bnlint: stopped by --timeout")
 
 
+# Sent by a thread that reached --max-steps to the main thread: a signal, so
+# that a main thread blocked waiting (a queue, a join, a sleep) wakes up. Not
+# SIGTERM, which a training script may handle itself (checkpoint and exit).
+_STEP_LIMIT_SIGNAL = (signal.SIGRTMIN + 7 if hasattr(signal, "SIGRTMIN")
+                      else getattr(signal, "SIGUSR2", None) if hasattr(signal, "pthread_kill") else None)
+_script_running = False
+
+
+def _on_step_limit_signal(signum, frame):
+    if _script_running:
+        raise _rec.StepLimitReached("bnlint: stopped after --max-steps optimizer steps (in another thread)")
+
+
+def _stop_main_thread() -> None:
+    signal.pthread_kill(threading.main_thread().ident, _STEP_LIMIT_SIGNAL)
+
+
+def _quiet_thread_excepthook(previous):
+    """threading.excepthook that says nothing of a thread ended by --max-steps
+    (a traceback the script would never print), and defers to `previous`."""
+    def excepthook(args):
+        if args.exc_type is not None and issubclass(args.exc_type, _rec.StepLimitReached):
+            return
+        previous(args)
+
+    return excepthook
+
+
 def _ours(filename: str) -> bool:
     return (filename.startswith("<frozen runpy")
             or os.path.abspath(filename) in _OWN_FILES
@@ -122,16 +151,25 @@ def run(argv) -> int:
     _rec.RECORDER = rec
     _install_hooks()
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if _STEP_LIMIT_SIGNAL is not None:
+        signal.signal(_STEP_LIMIT_SIGNAL, _on_step_limit_signal)
+        rec.stop_main_thread = _stop_main_thread
+    threading.excepthook = _quiet_thread_excepthook(threading.excepthook)
     rec.write()
+    global _script_running
+    _script_running = True
     try:
-        if opts.module:
-            sys.argv = [opts.target, *opts.args]
-            sys.path[0] = os.getcwd()
-            runpy.run_module(opts.target, run_name="__main__", alter_sys=True)
-        else:
-            sys.argv = [opts.target, *opts.args]
-            sys.path[0] = os.path.dirname(script)
-            runpy.run_path(script, run_name="__main__")
+        try:
+            if opts.module:
+                sys.argv = [opts.target, *opts.args]
+                sys.path[0] = os.getcwd()
+                runpy.run_module(opts.target, run_name="__main__", alter_sys=True)
+            else:
+                sys.argv = [opts.target, *opts.args]
+                sys.path[0] = os.path.dirname(script)
+                runpy.run_path(script, run_name="__main__")
+        finally:  # before the handlers below run: a late stop signal is then ignored
+            _script_running = False
         rec.status = "finished"
     except _rec.StepLimitReached:
         rec.status = "step_limit"

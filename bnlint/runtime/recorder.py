@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
@@ -98,6 +99,10 @@ class Recorder:
         self._last_write = 0.0
         self.notes: List[str] = []
         self.errors: List[str] = []  # failures of bnlint's own instrumentation
+        # set by the child: make the main thread stop too (called once, from
+        # the first other thread that reaches --max-steps)
+        self.stop_main_thread: Optional[Callable[[], None]] = None
+        self._main_thread_told = False
 
     def internal_error(self, message: str) -> None:
         """Record a failure of the checker itself (not of the script).
@@ -179,7 +184,18 @@ class Recorder:
 
     # -- steps ----------------------------------------------------------------
     def step_starting(self) -> None:
+        """Raise StepLimitReached when --max-steps steps are done. In a thread
+        other than the main one (a worker applying gradients, as in A3C),
+        that ends only the thread, so the main thread, which may be waiting
+        for the workers, is told to stop too (`stop_main_thread`, once)."""
         if self.steps >= self.max_steps:
+            if (threading.current_thread() is not threading.main_thread() and not self._main_thread_told
+                    and self.stop_main_thread is not None):
+                self._main_thread_told = True
+                try:
+                    self.stop_main_thread()
+                except Exception as exc:
+                    self.internal_error(f"could not stop the main thread: {type(exc).__name__}: {exc}")
             raise StepLimitReached(f"bnlint: stopped after {self.steps} optimizer steps (--max-steps)")
 
     def step_finished(self, kind: str, fn: Optional[int] = None) -> None:

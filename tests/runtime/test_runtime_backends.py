@@ -141,6 +141,16 @@ def test_sys_exit_while_tracing_a_jitted_step_is_the_scripts_exit(jax_transparen
     assert (run["status"], run["exit_code"], run["steps"], run["errors"]) == ("exited", 3, 1, [])
 
 
+@needs_jax
+def test_max_steps_reached_in_worker_threads_stops_the_waiting_main_thread(tmp_path_factory):
+    # before: the workers died with a traceback each and the main thread waited until --timeout
+    project, proc, payload = run_confirm(tmp_path_factory, "jax_threads.py", "--max-steps", "3", "--timeout", "120")
+    run = payload["run"]
+    assert (run["status"], run["steps"], run["errors"]) == ("step_limit", 3, []), proc.stderr[-2000:]
+    assert "Exception in thread" not in proc.stderr and "all workers ended" not in proc.stderr
+    assert proc.returncode == 0
+
+
 # -- Keras 3 on PyTorch ------------------------------------------------------------------
 
 @pytest.mark.torch
