@@ -86,10 +86,10 @@ class Recorder:
         # same key -> (where the mode was lost, where it was set), see sites.py
         self.call_sites: Dict[Tuple, Tuple[Optional[Tuple[str, int]], Optional[Tuple[str, int]]]] = {}
         self.sites: Dict[Tuple[str, int], int] = {}  # user call of any Keras layer -> count
-        self.tape_depth = 0  # open GradientTapes, and running jax.grad / value_and_grad functions
+        # per thread (properties below): a tape open in one thread says nothing of another's calls
+        self._thread = threading.local()
         # more ways of being in code that records gradients (PyTorch: grad mode on)
         self.gradient_checks: List[Callable[[], bool]] = []
-        self.function_stack: List[int] = []  # ids of tf.function objects being called
         self.step_functions: Dict[int, int] = {}  # fn id -> steps it ran
         self.function_layers: Dict[int, Set[int]] = {}  # fn id -> lids traced inside it
         self.eager_touched: Set[int] = set()  # lids called in a tape since the last step
@@ -103,6 +103,26 @@ class Recorder:
         # the first other thread that reaches --max-steps)
         self.stop_main_thread: Optional[Callable[[], None]] = None
         self._main_thread_told = False
+
+    @property
+    def tape_depth(self) -> int:
+        """Open GradientTapes and running jax.grad / value_and_grad functions
+        in the calling thread."""
+        return getattr(self._thread, "tape_depth", 0)
+
+    @tape_depth.setter
+    def tape_depth(self, value: int) -> None:
+        self._thread.tape_depth = value
+
+    @property
+    def function_stack(self) -> List[int]:
+        """Ids of the tf.function / jax.jit functions the calling thread is
+        inside, outermost first (each thread traces and runs its own)."""
+        try:
+            return self._thread.function_stack
+        except AttributeError:
+            self._thread.function_stack = []
+            return self._thread.function_stack
 
     def internal_error(self, message: str) -> None:
         """Record a failure of the checker itself (not of the script).

@@ -364,3 +364,13 @@ def test_untaken_code_is_said_to_have_never_run(untaken_branch):
     _, _, payload = untaken_branch
     texts = [f["evidence"] for f in payload["findings"] if f["status"] == "not reached"]
     assert texts and all(t.startswith("this code never ran") for t in texts), texts
+
+
+def test_a_tape_in_one_thread_is_not_another_threads_training(project):
+    # an evaluation call in a second thread while the main thread's tape was open counted as
+    # training: a false BN801 ("pass training=True") on a model that is never trained
+    proc, payload = confirm(project, "k3_thread_eval.py")
+    assert payload["run"]["status"] == "finished" and payload["run"]["steps"] == 1
+    [layer] = bn_layers(payload)
+    assert layer["steps_seen"] == 0
+    assert observed(payload) == set() and proc.returncode == 0
