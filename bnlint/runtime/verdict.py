@@ -365,8 +365,18 @@ class Judge:
         if not ran:  # the line ran (the op was built): not "not reached"
             return Verdict(f, UNCHECKED, self._not_reached(
                 f"train op '{ops[0]['name']}' was built here but no Session.run executed it"))
-        t = ran[0]
-        lids = sorted({lid for op in ran for lid in op.get("layers", [])})
+        # The line may have built several train ops (one per graph, e.g. a
+        # builder called for each experiment): one that ran without the
+        # updates while its statistics stayed put confirms the finding.
+        judged = [self._judge_one_train_op(f, t) for t in ran]
+        verdict = next((v for v in judged if v.status == CONFIRMED), judged[0])
+        if len(ran) > 1:
+            verdict.evidence += f" (one of {len(ran)} train ops built here that ran)"
+            verdict.layers = sorted({lid for t in ran for lid in t.get("layers", [])})
+        return verdict
+
+    def _judge_one_train_op(self, f: Finding, t: Dict[str, Any]) -> Verdict:
+        lids = sorted(t.get("layers", []))
         deps = f"it depends on {t['update_ops_run']} of the graph's {t['update_ops']} UPDATE_OPS"
         if t["runs_changed"]:
             return Verdict(f, REFUTED, f"train op '{t['name']}' ran {t['runs']} time(s); {deps}; moving "

@@ -374,3 +374,12 @@ def test_a_tape_in_one_thread_is_not_another_threads_training(project):
     [layer] = bn_layers(payload)
     assert layer["steps_seen"] == 0
     assert observed(payload) == set() and proc.returncode == 0
+
+
+def test_tf1_line_that_built_several_train_ops_is_judged_on_all_of_them(project):
+    # before: the first op built there decided: "refuted, the graph has no batch norm layer"
+    proc, payload = confirm(project, "tf1_builder_per_graph.py")
+    assert observed(payload) == expected(project, "tf1_builder_per_graph.py")
+    [text] = evidence(payload, "BN003")
+    assert "depends on 0 of the graph's 2 UPDATE_OPS" in text and "one of 3 train ops built here" in text
+    assert payload["run"]["steps"] == 3 and proc.returncode == 1
