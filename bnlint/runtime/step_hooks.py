@@ -86,15 +86,18 @@ def call_step_function(fid: int, kind: str, call, /, *args, **kwargs):
     step of `kind` ("tf.function", "jax.jit"). Calls inside another one
     are left alone (the outermost is the step)."""
     rec = _rec.RECORDER
-    if rec is None or rec.function_stack or not _executing_eagerly():
+    if rec is None:
+        return call(*args, **kwargs)
+    stack = rec.function_stack  # this thread's
+    if stack or not _executing_eagerly():
         return call(*args, **kwargs)
     if fid in _marked_functions:
         rec.step_starting()
-    rec.function_stack.append(fid)
+    stack.append(fid)
     try:
         result = call(*args, **kwargs)
     finally:
-        rec.function_stack.pop()
+        stack.pop()
     if fid in _marked_functions:
         rec.step_finished(kind, fid)
     return result
