@@ -72,6 +72,7 @@ class Recorder:
         self.max_steps = max_steps
         self.script = script
         self.started = time.monotonic()
+        self.pid = os.getpid()  # a process the script forks inherits this object, not the result file
         self.status = "running"
         self.exit_code: Optional[int] = None
         self.traceback: Optional[str] = None
@@ -324,6 +325,11 @@ class Recorder:
         }
 
     def write(self, throttle: bool = False) -> None:
+        """Dump as_dict() to the result file (atomically). Only from the
+        process that made the recorder: a worker the script forked has a
+        copy, and its writes would replace the script's record."""
+        if os.getpid() != self.pid:
+            return
         now = time.monotonic()
         if throttle and now - self._last_write < 0.5:
             return

@@ -151,6 +151,15 @@ def test_max_steps_reached_in_worker_threads_stops_the_waiting_main_thread(tmp_p
     assert proc.returncode == 0
 
 
+@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs keras (pip install '.[test]')")
+def test_a_forked_worker_does_not_overwrite_the_scripts_record(tmp_path_factory):
+    # before: the worker's throttled writes replaced the record: status 'died', 4 steps, exit 1
+    project, proc, payload = run_confirm(tmp_path_factory, "k3_fork_worker.py", "--max-steps", "10")
+    run = payload["run"]
+    assert (run["status"], run["steps"], run["errors"]) == ("finished", 1, []), proc.stderr[-2000:]
+    assert "main process done" in proc.stderr and proc.returncode == 0
+
+
 # -- Keras 3 on PyTorch ------------------------------------------------------------------
 
 @pytest.mark.torch
