@@ -30,7 +30,8 @@ def same_signature(original: Callable, hook: Callable, watched: str) -> Callable
     """
     sig = inspect.signature(original)
     params = list(sig.parameters.values())
-    namespace = {"__hook": hook, "__original": original}
+    # `dict` too comes from here: a parameter may be named `dict`
+    namespace = {"__hook": hook, "__original": original, "__dict": dict}
     header, positional, keywords = [], [], []
     seen_kw_only = False
     for i, p in enumerate(params):
@@ -61,12 +62,13 @@ def same_signature(original: Callable, hook: Callable, watched: str) -> Callable
     source = (
         f"def {original.__name__}({', '.join(header)}):\n"
         f"    return __hook(__original, {first}, {value}, ({''.join(a + ', ' for a in positional)}),"
-        f" dict({', '.join(keywords)}))\n"
+        f" __dict({', '.join(keywords)}))\n"
     )
     exec(compile(source, f"<bnlint wrapper of {original.__qualname__}>", "exec"), namespace)
     wrapper = namespace[original.__name__]
     wrapper.__qualname__ = original.__qualname__
     wrapper.__module__ = original.__module__
     wrapper.__doc__ = original.__doc__
+    wrapper.__annotations__ = dict(getattr(original, "__annotations__", None) or {})
     wrapper.__bnlint_original__ = original
     return wrapper

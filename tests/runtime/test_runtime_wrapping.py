@@ -44,3 +44,16 @@ def test_a_function_without_the_watched_parameter_reports_none():
     seen = []
     assert same_signature(call, _record(seen), "training")("self", 4) == 8
     assert seen == [None]
+
+
+def test_parameters_named_like_builtins_and_annotations_pass_through():
+    # a parameter named `dict` shadowed the builtin the wrapper used to pass keywords: TypeError
+    def call(self, inputs: int, dict=None, *, training: bool = False) -> tuple:
+        return inputs, dict, training
+
+    seen = []
+    wrapper = same_signature(call, _record(seen), "training")
+    assert wrapper("self", 1, {"a": 1}, training=True) == (1, {"a": 1}, True)
+    assert seen == [True]
+    assert inspect.signature(wrapper) == inspect.signature(call)
+    assert inspect.getfullargspec(wrapper) == inspect.getfullargspec(call)
