@@ -98,6 +98,7 @@ class Recorder:
         self.learning_phases: List[Dict[str, Any]] = []  # tf_keras set_learning_phase calls: value, frames
         self.files: Set[str] = set()
         self._last_write = 0.0
+        self._write_lock = threading.Lock()
         self.notes: List[str] = []
         self.errors: List[str] = []  # failures of bnlint's own instrumentation
         # set by the child: make the main thread stop too (called once, from
@@ -277,7 +278,7 @@ class Recorder:
     # -- output ---------------------------------------------------------------
     def as_dict(self) -> Dict[str, Any]:
         calls = []
-        for key, (count, first_step) in self.calls.items():
+        for key, (count, first_step) in list(self.calls.items()):  # copies: other threads may add
             lid, training, frames, in_tape, fn = key
             lost_at, mode_at = self.call_sites.get(key, (None, None))
             if fn is not None:
@@ -301,7 +302,7 @@ class Recorder:
             "traceback": self.traceback,
             "error": self.error,
             "steps": self.steps,
-            "step_kinds": self.step_kinds,
+            "step_kinds": dict(self.step_kinds),
             "max_steps": self.max_steps,
             "elapsed": round(time.monotonic() - self.started, 3),
             "flavours": sorted(self.flavours),
@@ -311,14 +312,14 @@ class Recorder:
                 "stats_readable": s.reader is not None or s.kind == DROPOUT_KIND or s.graph_vars is not None,
                 "stats_at_initial_values": s.at_init,
                 "stateless_kept": s.stateless_kept, "stateless_updated": s.stateless_updated,
-            } for s in self.layers.values()},
+            } for s in list(self.layers.values())},
             "calls": calls,
-            "sites": [[f, line, n] for (f, line), n in self.sites.items()],
-            "train_ops": list(self.train_ops.values()),
-            "learning_phases": self.learning_phases,
+            "sites": [[f, line, n] for (f, line), n in list(self.sites.items())],
+            "train_ops": [dict(t) for t in list(self.train_ops.values())],
+            "learning_phases": list(self.learning_phases),
             "files": sorted(files),
-            "notes": self.notes,
-            "errors": self.errors,
+            "notes": list(self.notes),
+            "errors": list(self.errors),
             "lines_traced": lines.traced(),
             "lines": lines.executed() if lines.traced() else {},
             "tape_sites": lines.tape_sites(),
@@ -330,14 +331,15 @@ class Recorder:
         copy, and its writes would replace the script's record."""
         if os.getpid() != self.pid:
             return
-        now = time.monotonic()
-        if throttle and now - self._last_write < 0.5:
-            return
-        self._last_write = now
-        tmp = self.result_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.as_dict(), fh)
-        os.replace(tmp, self.result_path)
+        with self._write_lock:  # threads that step (A3C workers) write too: one temp file at a time
+            now = time.monotonic()
+            if throttle and now - self._last_write < 0.5:
+                return
+            self._last_write = now
+            tmp = self.result_path + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(self.as_dict(), fh)
+            os.replace(tmp, self.result_path)
 
 
 RECORDER: Optional[Recorder] = None
