@@ -12,13 +12,15 @@ on a recorded train op is a step, and the walk says how many of the graph's
 `UPDATE_OPS` it depends on. The moving statistics of the batch norm layers
 in that graph are read before and after the step with the same session.
 Train ops are told apart by graph and name (two graphs may each have a
-'GradientDescent').
+'GradientDescent'; graphs by graph_key, not their id, which is reused).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
+import weakref
 from collections.abc import Mapping
 from typing import Dict, List, Set, Tuple
 
@@ -26,6 +28,22 @@ from . import recorder as _rec
 from .sites import user_frames
 
 _walks: Dict[Tuple, Tuple[List[Tuple[int, str]], int, int]] = {}
+_graph_keys: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_next_graph_key = itertools.count(1)
+
+
+def graph_key(graph) -> int:
+    """A number for `graph` that no other graph of the run gets. Not
+    `id(graph)`: a script that builds a graph per experiment frees them,
+    and the next graph often gets the freed one's id (its train ops and
+    cached fetch walks would be taken for the dead graph's)."""
+    try:
+        key = _graph_keys.get(graph)
+        if key is None:
+            key = _graph_keys[graph] = next(_next_graph_key)
+        return key
+    except TypeError:  # not weakly referenceable: the id is all there is
+        return id(graph)
 
 
 def _ancestors(ops) -> Set[object]:
@@ -86,15 +104,16 @@ def _fetched_ops(graph, fetches) -> List[object]:
 
 
 def _classify(graph, fetches) -> Tuple[List[Tuple[int, str]], int, int]:
-    """(train op keys (id(graph), name) among the ancestors, update ops in
+    """(train op keys (graph_key(graph), name) among the ancestors, update ops in
     the graph, update ops among them)."""
     ops = _fetched_ops(graph, fetches)
-    key = (id(graph), tuple(sorted(op.name for op in ops)))
+    gkey = graph_key(graph)
+    key = (gkey, tuple(sorted(op.name for op in ops)))
     if key in _walks:
         return _walks[key]
     ancestors = _ancestors(ops)
     rec = _rec.RECORDER
-    train = [key for key in ((id(graph), op.name) for op in ancestors) if key in rec.train_ops]
+    train = [key for key in ((gkey, op.name) for op in ancestors) if key in rec.train_ops]
     updates = [getattr(u, "op", u) for u in graph.get_collection("update_ops")]
     found = sum(1 for u in updates if u in ancestors)
     _walks[key] = (train, len(updates), found)
@@ -141,8 +160,8 @@ def record_graph_train_ops(cls, name: str) -> None:
         op = original_apply(self, *args, **kwargs)
         op_name, graph = getattr(op, "name", None), getattr(op, "graph", None)
         if op_name and graph is not None:
-            rec.train_ops[(id(graph), op_name)] = {
-                "name": op_name, "graph": id(graph),
+            rec.train_ops[(graph_key(graph), op_name)] = {
+                "name": op_name, "graph": graph_key(graph),
                 "frames": [list(f) for f in user_frames(sys._getframe(1))],
                 "runs": 0, "runs_changed": 0, "update_ops": 0, "update_ops_run": 0,
                 "bn_layers": 0,

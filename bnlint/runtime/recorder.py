@@ -94,7 +94,7 @@ class Recorder:
         self.step_functions: Dict[int, int] = {}  # fn id -> steps it ran
         self.function_layers: Dict[int, Set[int]] = {}  # fn id -> lids traced inside it
         self.eager_touched: Set[int] = set()  # lids called in a tape since the last step
-        self.train_ops: Dict[Tuple[int, str], Dict[str, Any]] = {}  # TF1: (id(graph), op name) -> record
+        self.train_ops: Dict[Tuple[int, str], Dict[str, Any]] = {}  # TF1: (graph_hooks.graph_key, op name) -> record
         self.learning_phases: List[Dict[str, Any]] = []  # tf_keras set_learning_phase calls: value, frames
         self.files: Set[str] = set()
         self._last_write = 0.0

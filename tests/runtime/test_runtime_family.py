@@ -74,3 +74,33 @@ def test_learning_phase_under_keras3_is_confirmed_by_the_crash(tmp_path_factory)
     [text] = evidence(payload, "BN106")
     assert text.startswith("the script crashed here: AttributeError")
     assert payload["run"]["status"] == "crashed" and proc.returncode == 1
+
+
+_GRAPH_KEYS = """
+import gc, json
+import tensorflow as tf
+from bnlint.runtime.graph_hooks import graph_key
+keys, ids = [], []
+for _ in range(20):
+    graph = tf.Graph()
+    keys.append(graph_key(graph))
+    ids.append(id(graph))
+    del graph
+    gc.collect()
+print(json.dumps([len(set(ids)), len(set(keys))]))
+"""
+
+
+def test_graphs_built_and_freed_one_after_another_keep_distinct_keys():
+    # train ops and cached fetch walks were keyed by id(graph), which the next graph often reuses
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run([sys.executable, "-c", _GRAPH_KEYS], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=root))
+    distinct_ids, distinct_keys = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert distinct_ids < 20, "premise: CPython gave a new graph a freed graph's id"
+    assert distinct_keys == 20
