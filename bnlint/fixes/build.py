@@ -33,7 +33,8 @@ class FixContext:
 
             try:
                 module = cst.parse_module(self.source)
-                self._tree = (module, Located(module, self.source))
+                tree = getattr(getattr(self.ctx, "model", None), "tree", None)  # the rules' ast parse
+                self._tree = (module, Located(module, self.source, tree))
             except Exception as exc:  # libcst's parser fails on some valid Python
                 self._error = exc
                 raise

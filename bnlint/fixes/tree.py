@@ -10,6 +10,7 @@ thousand findings is indexed once, so fixes stay linear in findings.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import dataclasses
 import re
@@ -59,18 +60,91 @@ def _positions(module: cst.Module) -> Dict[cst.CSTNode, "object"]:
     return provider._computed
 
 
+def _indented_positions(stmt: cst.CSTNode, indents: List[str], module: cst.Module) -> Tuple[Dict, str]:
+    """(PositionProvider ranges, rendered text) of a statement rendered
+    alone at the indentation of its block (`indents`: the indent of each
+    enclosing block, outermost first). Rendered so, a nested statement
+    is the same text as in its file, from the start of its first line,
+    so its positions differ from the file's by a whole number of lines."""
+    from libcst.metadata import PositionProvider
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+    provider = PositionProvider()
+    state = PositionProvidingCodegenState(default_indent=module.default_indent,
+                                          default_newline=module.default_newline, provider=provider,
+                                          indent_tokens=list(indents))
+    stmt._codegen(state)
+    return provider._computed, "".join(state.tokens)
+
+
+def _blocks(node: cst.CSTNode, tree: ast.stmt) -> List[Tuple[cst.BaseSuite, List[ast.stmt]]]:
+    """The statement blocks directly inside a compound statement, each with
+    the `ast` statement list it holds; [] when the two trees do not agree
+    on the statement's kind."""
+    pairs: List[Tuple[cst.BaseSuite, List[ast.stmt]]] = []
+    if isinstance(node, cst.If) and isinstance(tree, ast.If):
+        pairs.append((node.body, tree.body))
+        other = node.orelse
+        if isinstance(other, cst.If):  # elif: the nested If is the only statement of ast's orelse
+            if len(tree.orelse) == 1:
+                pairs += _blocks(other, tree.orelse[0])
+        elif isinstance(other, cst.Else):
+            pairs.append((other.body, tree.orelse))
+        return pairs
+    if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.With)) and isinstance(tree, _SAME[type(node)]):
+        return [(node.body, tree.body)]
+    if isinstance(node, (cst.For, cst.While)) and isinstance(tree, _SAME[type(node)]):
+        pairs.append((node.body, tree.body))
+        if node.orelse is not None:
+            pairs.append((node.orelse.body, tree.orelse))
+        return pairs
+    if isinstance(node, (cst.Try, cst.TryStar)) and isinstance(tree, _SAME[type(node)]):
+        if len(node.handlers) != len(tree.handlers):
+            return []
+        pairs.append((node.body, tree.body))
+        pairs += [(h.body, a.body) for h, a in zip(node.handlers, tree.handlers)]
+        if node.orelse is not None:
+            pairs.append((node.orelse.body, tree.orelse))
+        if node.finalbody is not None:
+            pairs.append((node.finalbody.body, tree.finalbody))
+        return pairs
+    if isinstance(node, cst.Match) and isinstance(tree, _SAME[cst.Match]) and len(node.cases) == len(tree.cases):
+        return [(c.body, a.body) for c, a in zip(node.cases, tree.cases)]
+    return []
+
+
+_SAME: Dict[type, tuple] = {
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef), cst.ClassDef: (ast.ClassDef,),
+    cst.With: (ast.With, ast.AsyncWith), cst.For: (ast.For, ast.AsyncFor), cst.While: (ast.While,),
+    cst.Try: (ast.Try,), cst.TryStar: (getattr(ast, "TryStar", ast.Try),),
+    cst.Match: (getattr(ast, "Match", ast.Module),),
+}
+
+
+def _child_holding(body, trees: List[ast.stmt], first: int, last: int):
+    """(libcst statement, its first and last `ast` statements) of the
+    statement of a block whose lines hold lines first..last, or None.
+    A libcst statement line holds one `ast` statement per `;` part."""
+    i = 0
+    for child in body:
+        n = len(child.body) if isinstance(child, cst.SimpleStatementLine) else 1
+        group = trees[i:i + n]
+        if len(group) != n or not n:
+            return None
+        i += n
+        lo = min([group[0].lineno] + [d.lineno for d in getattr(group[0], "decorator_list", ())])
+        if lo <= first and last <= group[-1].end_lineno:
+            return child, group[0], group[-1]
+        if lo > last:
+            return None
+    return None
+
+
 class _Statement:
-    """Positions (absolute) and parents of one top-level statement."""
+    """Positions (absolute) of the nodes of one statement; parents within
+    the top-level statement that holds it."""
 
-    def __init__(self, located: "Located", stmt: cst.CSTNode, start: int) -> None:
-
-        line0 = located.line_of(start) - 1  # lines before the statement's own text
-        if stmt is located.module:  # the pieces did not add up: the whole module
-            sub = stmt
-        else:
-            sub = cst.Module(body=[stmt], header=[], footer=[], default_indent=located.module.default_indent,
-                             default_newline=located.module.default_newline)
-        table = _positions(sub)
+    def __init__(self, top: cst.CSTNode, table: Dict, line0: int) -> None:
         self.pos: Dict[int, Tuple[int, int, int, int]] = {}
         self.by_start: Dict[tuple, List[cst.CSTNode]] = {}
         self.nodes: Dict[int, cst.CSTNode] = {}
@@ -79,7 +153,7 @@ class _Statement:
             self.pos[id(node)] = span
             self.nodes[id(node)] = node
             self.by_start.setdefault((type(node), span[0], span[1]), []).append(node)
-        self.stmt = stmt
+        self.stmt = top
         self._parents: Optional[Dict[int, cst.CSTNode]] = None
 
     @property
@@ -93,9 +167,13 @@ class _Statement:
 class Located:
     """A libcst module with its source, indexed lazily per top-level statement."""
 
-    def __init__(self, module: cst.Module, source: str) -> None:
+    def __init__(self, module: cst.Module, source: str, tree: Optional[ast.Module] = None) -> None:
+        """`tree`: `ast.parse(source)` when at hand; with it, positions are
+        computed only for the innermost statement that holds a finding."""
         self.module = module
         self.source = source
+        self.tree = tree
+        self._groups: Optional[List] = None  # per top-level statement: its first `ast` statement
         self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
         self._starts: Optional[List[int]] = None
         self._stmts: List[cst.CSTNode] = []
@@ -126,9 +204,81 @@ class Located:
     def _statement(self, stmt: cst.CSTNode, start: int) -> _Statement:
         info = self._index.get(id(stmt))
         if info is None:
-            info = self._index[id(stmt)] = _Statement(self, stmt, start)
+            if stmt is self.module:  # the pieces did not add up: the whole module
+                sub = stmt
+            else:
+                sub = cst.Module(body=[stmt], header=[], footer=[], default_indent=self.module.default_indent,
+                                 default_newline=self.module.default_newline)
+            info = self._index[id(stmt)] = _Statement(stmt, _positions(sub), self.line_of(start) - 1)
             self._stmt_of.update(dict.fromkeys(info.nodes, stmt))
         return info
+
+    def _first_trees(self) -> List[Optional[ast.stmt]]:
+        """The first `ast` statement of each top-level libcst statement
+        (None for all when the two trees do not pair up)."""
+        if self._groups is None:
+            groups: List[Optional[ast.stmt]] = []
+            trees = self.tree.body if isinstance(self.tree, ast.Module) else []
+            i = 0
+            for stmt in self._stmts:
+                n = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+                groups.append(trees[i] if i + n <= len(trees) else None)
+                i += n
+            self._groups = groups if i == len(trees) else [None] * len(self._stmts)
+        return self._groups
+
+    def _nested(self, k: int, span: tuple) -> Optional[_Statement]:
+        """Positions of the innermost statement inside top-level statement
+        `k` that holds `span`, or None (not nested, or not checked).
+
+        Found by pairing libcst's blocks with `ast`'s statement lists (lines
+        of `ast` statements say which statement holds the span), rendered
+        alone at its block's indentation, and used only when that text is
+        the source's text at the line `ast` gives, and its first and last
+        lines are `ast`'s: otherwise the caller indexes the whole top-level
+        statement, as without a tree."""
+        top = self._stmts[k]
+        if self.tree is None or top is self.module:
+            return None
+        node, tree = top, self._first_trees()[k]
+        indents: List[str] = []
+        found = None
+        while tree is not None:
+            for block, trees in _blocks(node, tree):
+                hit = _child_holding(block.body, trees, span[0], span[2]) \
+                    if isinstance(block, cst.IndentedBlock) else None
+                if hit is not None:
+                    break
+            else:
+                break
+            if isinstance(node, cst.Match):  # its cases are a block of their own
+                indents.append(self.module.default_indent if node.indent is None else node.indent)
+            indents.append(self.module.default_indent if block.indent is None else block.indent)
+            node, tree, last = hit
+            if not getattr(node, "decorators", ()):  # `@` may sit lines above the line ast gives
+                found = (node, tuple(indents), tree.lineno, last.end_lineno)
+            if isinstance(node, cst.SimpleStatementLine):
+                break
+        if found is None:
+            return None
+        stmt, indents, first, last = found
+        info = self._index.get(id(stmt))
+        if info is None and id(stmt) not in self._index:
+            info = self._index[id(stmt)] = self._render_nested(top, stmt, indents, first, last)
+            if info is not None:
+                self._stmt_of.update(dict.fromkeys(info.nodes, stmt))
+        return info
+
+    def _render_nested(self, top, stmt, indents, first: int, last: int) -> Optional[_Statement]:
+        table, text = _indented_positions(stmt, list(indents), self.module)
+        own = 1 + len(stmt.leading_lines)  # the rendered line of the statement's first token
+        shift = first - own  # rendered line + shift = the file's line
+        p = table.get(stmt)
+        if p is None or p.start.line != own or p.end.line + shift != last \
+                or not 0 <= shift < len(self._line_starts) \
+                or not self.source.startswith(text, self._line_starts[shift]):
+            return None
+        return _Statement(top, table, shift)
 
     # -- queries -----------------------------------------------------------------
     def locate(self, span: tuple, kind: type) -> Optional[cst.CSTNode]:
@@ -140,7 +290,15 @@ class Located:
         k = bisect.bisect_right(self._starts, self.offset(span[0], span[1])) - 1
         if k < 0:
             return None
-        info = self._statement(self._stmts[k], self._starts[k])
+        nested = self._nested(k, span)
+        if nested is not None:
+            found = self._smallest(nested, span, kind)
+            if found is not None:
+                return found
+        return self._smallest(self._statement(self._stmts[k], self._starts[k]), span, kind)
+
+    @staticmethod
+    def _smallest(info: _Statement, span: tuple, kind: type) -> Optional[cst.CSTNode]:
         want_start, want_end = (span[0], span[1]), (span[2], span[3])
 
         def size_if_holds(node):
