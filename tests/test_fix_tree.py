@@ -162,7 +162,7 @@ def test_the_innermost_statement_gives_the_same_answers(name):
     whole, _ = _answers(source, None)
     assert narrow == whole
     assert any(row[1] is not None for row in narrow)  # something was located
-    tops = {id(stmt) for stmt in where._stmts}
+    tops = {id(stmt) for stmt in where.module.body}
     assert any(info is not None for key, info in where._index.items() if key not in tops)  # and narrowed
 
 

@@ -173,7 +173,6 @@ class Located:
         self.module = module
         self.source = source
         self.tree = tree
-        self._groups: Optional[List] = None  # per top-level statement: its first `ast` statement
         self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
         self._starts: Optional[List[int]] = None
         self._stmts: List[cst.CSTNode] = []
@@ -213,37 +212,26 @@ class Located:
             self._stmt_of.update(dict.fromkeys(info.nodes, stmt))
         return info
 
-    def _first_trees(self) -> List[Optional[ast.stmt]]:
-        """The first `ast` statement of each top-level libcst statement
-        (None for all when the two trees do not pair up)."""
-        if self._groups is None:
-            groups: List[Optional[ast.stmt]] = []
-            trees = self.tree.body if isinstance(self.tree, ast.Module) else []
-            i = 0
-            for stmt in self._stmts:
-                n = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
-                groups.append(trees[i] if i + n <= len(trees) else None)
-                i += n
-            self._groups = groups if i == len(trees) else [None] * len(self._stmts)
-        return self._groups
+    def _nested(self, span: tuple) -> Optional[_Statement]:
+        """Positions of the innermost statement that holds `span`, or None
+        (no tree, or not checked).
 
-    def _nested(self, k: int, span: tuple) -> Optional[_Statement]:
-        """Positions of the innermost statement inside top-level statement
-        `k` that holds `span`, or None (not nested, or not checked).
-
-        Found by pairing libcst's blocks with `ast`'s statement lists (lines
-        of `ast` statements say which statement holds the span), rendered
-        alone at its block's indentation, and used only when that text is
-        the source's text at the line `ast` gives, and its first and last
-        lines are `ast`'s: otherwise the caller indexes the whole top-level
-        statement, as without a tree."""
-        top = self._stmts[k]
-        if self.tree is None or top is self.module:
+        Found by pairing libcst's blocks with `ast`'s statement lists, from
+        the module's down (lines of `ast` statements say which statement
+        holds the span), rendered alone at its block's indentation, and
+        used only when that text is the source's text at the line `ast`
+        gives, and its first and last lines are `ast`'s: otherwise the
+        caller indexes the whole top-level statement, as without a tree.
+        Neither needs the offsets of the other top-level statements."""
+        if not isinstance(self.tree, ast.Module):
             return None
-        node, tree = top, self._first_trees()[k]
-        indents: List[str] = []
-        found = None
-        while tree is not None:
+        hit = _child_holding(self.module.body, self.tree.body, span[0], span[2])
+        if hit is None:
+            return None
+        top, tree, last = hit
+        node, indents = top, []
+        found = None if getattr(top, "decorators", ()) else (top, (), tree.lineno, last.end_lineno)
+        while not isinstance(node, cst.SimpleStatementLine):
             for block, trees in _blocks(node, tree):
                 hit = _child_holding(block.body, trees, span[0], span[2]) \
                     if isinstance(block, cst.IndentedBlock) else None
@@ -257,8 +245,6 @@ class Located:
             node, tree, last = hit
             if not getattr(node, "decorators", ()):  # `@` may sit lines above the line ast gives
                 found = (node, tuple(indents), tree.lineno, last.end_lineno)
-            if isinstance(node, cst.SimpleStatementLine):
-                break
         if found is None:
             return None
         stmt, indents, first, last = found
@@ -275,8 +261,12 @@ class Located:
         shift = first - own  # rendered line + shift = the file's line
         p = table.get(stmt)
         if p is None or p.start.line != own or p.end.line + shift != last \
-                or not 0 <= shift < len(self._line_starts) \
-                or not self.source.startswith(text, self._line_starts[shift]):
+                or not 0 <= shift < len(self._line_starts):
+            return None
+        at = self._line_starts[shift]
+        if not self.source.startswith(text, at) and not (  # a file's last line may lack its line break
+                text.endswith(self.module.default_newline) and not self.source.endswith(("\r", "\n"))
+                and text == self.source[at:] + self.module.default_newline):
             return None
         return _Statement(top, table, shift)
 
@@ -285,16 +275,16 @@ class Located:
         """The smallest node of type `kind` whose range holds `span` =
         (line, column, end_line, end_column): lines 1-based, columns 0-based
         characters (an `ast` node's span after byte -> character conversion)."""
+        nested = self._nested(span)
+        if nested is not None:
+            found = self._smallest(nested, span, kind)
+            if found is not None:
+                return found
         if not self._top_level():
             return None
         k = bisect.bisect_right(self._starts, self.offset(span[0], span[1])) - 1
         if k < 0:
             return None
-        nested = self._nested(k, span)
-        if nested is not None:
-            found = self._smallest(nested, span, kind)
-            if found is not None:
-                return found
         return self._smallest(self._statement(self._stmts[k], self._starts[k]), span, kind)
 
     @staticmethod
