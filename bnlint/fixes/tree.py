@@ -2,10 +2,13 @@
 
 A finding comes from `ast` with a span; its fix is written on libcst. A
 `Located` module finds the libcst node by that span and tells where a node
-sits, computing positions and parents only inside the top-level statements
-that hold findings (libcst's PositionProvider over a whole module costs
-several parses; one statement costs its own size). A statement holding a
-thousand findings is indexed once, so fixes stay linear in findings.
+sits. Positions are computed only for the innermost statement that holds
+the span (libcst's PositionProvider costs several parses of what it
+covers; a method's one line costs its own size, not its class): `ast`'s
+statement lines pick that statement, and its positions are used only when
+it renders to the file's text at that line. Otherwise, or without an
+`ast` tree, the whole top-level statement is indexed. Each statement is
+indexed once, so a thousand findings in one block stay linear.
 """
 
 from __future__ import annotations
