@@ -201,3 +201,24 @@ def test_the_same_statement_twice_is_located_at_its_own_line():
         call = where.locate((line, 8, line, 12), cst.Call)
         starts.append(where.node_range(call)[0])
     assert starts == [source.index("m(x)"), source.index("m(x)", starts[0] + 1), source.rindex("m(x)")]
+
+
+@pytest.mark.parametrize("name", ["class-methods", "blocks"])
+def test_a_libcst_without_the_private_position_api_gives_the_same_answers(name, monkeypatch):
+    """The fast path uses libcst internals (PositionProvider._gen_impl and
+    _computed, PositionProvidingCodegenState, _codegen); a libcst release
+    that changes them must give the same answers through its public
+    MetadataWrapper and whole statements, not an error or another range."""
+    from bnlint.fixes import tree as tree_module
+
+    source = SOURCES[name]
+    expected, _ = _answers(source, None)
+
+    def gone(*args, **kwargs):
+        raise AttributeError("no such internal")
+
+    monkeypatch.setattr(tree_module, "_provider_positions", gone)
+    monkeypatch.setattr(tree_module, "_indented_positions", gone)
+    got, where = _answers(source, ast.parse(source))
+    assert got == expected
+    assert any(row[1] is not None for row in got)  # located through the public API

@@ -58,6 +58,18 @@ def _positions(module: cst.Module) -> Dict[cst.CSTNode, "object"]:
     even when none is asked for (measured: a third of the cost)."""
     from libcst.metadata import PositionProvider
 
+    try:
+        return _provider_positions(module)
+    except (AttributeError, ImportError, TypeError):  # a libcst whose internals differ: its public API
+        return dict(cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+
+
+def _provider_positions(module: cst.Module) -> Dict[cst.CSTNode, "object"]:
+    """libcst's own provider run without the wrapper (private API of libcst
+    1.x: `_gen_impl`, `_computed`); raises AttributeError or TypeError if
+    a libcst release changes them."""
+    from libcst.metadata import PositionProvider
+
     provider = PositionProvider()
     provider._gen_impl(module)
     return provider._computed
@@ -259,7 +271,10 @@ class Located:
         return info
 
     def _render_nested(self, top, stmt, indents, first: int, last: int) -> Optional[_Statement]:
-        table, text = _indented_positions(stmt, list(indents), self.module)
+        try:
+            table, text = _indented_positions(stmt, list(indents), self.module)
+        except (AttributeError, ImportError, TypeError):  # libcst internals differ: whole statement
+            return None
         own = 1 + len(stmt.leading_lines)  # the rendered line of the statement's first token
         shift = first - own  # rendered line + shift = the file's line
         p = table.get(stmt)
