@@ -72,6 +72,7 @@ MAX_INDEX_SKIPS = 500_000  # pre-filter decisions kept; past this only the last 
 RACY_SECONDS = 2  # a file changed this recently when read is hashed again next time
 SECRET_BYTES = 32
 INDEX_NAME = "index"
+DIRECTORY = "directory"  # the recorded "digest" of a dependency that is a directory (no sha256 is this)
 _INDEX_MAGIC = b"bnlint-stat-index 2\n"
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -191,6 +192,14 @@ def _make_secret(root: Path, path: Path) -> bool:
         _unlink_quietly(tmp)
 
 
+def _real_path(path: str) -> str:
+    """os.path.realpath of `path`, or `path` itself when that fails."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
+
+
 def _real_dir(path: Path) -> bool:
     """A directory that is not a symlink."""
     try:
@@ -246,9 +255,14 @@ class Cache:
 
     def key_for(self, path: str, digest: str) -> str:
         """The entry key of `path` whose bytes have sha256 `digest` (hex)
-        under this cache's salt (version, bnlint's code, config, rule data, flavour)."""
+        under this cache's salt (version, bnlint's code, config, rule data,
+        flavour). The key holds the path as given (findings name it) and
+        the file it is now (os.path.realpath): the same relative path from
+        another working directory, or a symlink pointed elsewhere, is
+        another file, with other sibling modules and per-file-ignores."""
         h = hashlib.sha256(self.salt)
-        h.update(b"\0" + os.fsencode(path) + b"\0" + digest.encode("ascii"))
+        h.update(b"\0" + os.fsencode(path) + b"\0" + os.fsencode(_real_path(path))
+                 + b"\0" + digest.encode("ascii"))
         return h.hexdigest()
 
     def _mac(self, key: str, payload: str, dependencies: str) -> str:
@@ -353,18 +367,21 @@ def _write_gitignore(directory: Path) -> None:
 
 def _digest_of(path: str, index: Optional["StatIndex"] = None) -> Tuple[bool, Optional[str]]:
     """(True, sha256) for a regular file within MAX_DEPENDENCY_BYTES,
-    (True, None) when nothing is there, (False, None) for anything else
-    (a device, a FIFO, too large, unreadable): never blocks or reads
-    without bound. With an `index`, a file whose stat is unchanged since
+    (True, None) when nothing is there, (True, DIRECTORY) for a directory
+    (a project root marker such as `.git`, a `sys.path` folder: only its
+    presence counts), (False, None) for anything else (a device, a FIFO,
+    too large, unreadable): never blocks or reads without bound. With an `index`, a file whose stat is unchanged since
     it was last hashed is not read again (StatIndex.digest)."""
     if not isinstance(path, str):
         return False, None
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there (a folder on the way is a file)
         return True, None
     except (OSError, ValueError):
         return False, None
+    if stat.S_ISDIR(st.st_mode):
+        return True, DIRECTORY
     if index is not None and stat.S_ISREG(st.st_mode):
         known = index.digest(path, st)
         if known is not None:

@@ -181,7 +181,12 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     api = load_api(config.extra_mode_sensitive_layers)
     data = data if data is not None else text.encode("utf-8", "surrogatepass")
     prefilter = build_prefilter(api)
-    codes = set(stage1) if stage1 is not None else prefilter.stage1(data, _wanted(config, filename), filename)
+    if stage1 is not None:
+        codes = set(stage1)
+    else:
+        read: List[str] = []  # the sibling modules the pre-filter's answer rests on
+        codes = prefilter.stage1_decision(data, _wanted(config, filename), filename, deps=read)[0]
+        _depend(result, read)
     if not codes:
         result.skipped = True
         return []
@@ -191,7 +196,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
         return [_meta_finding(exc.code, filename, exc.detail, exc.line, exc.column)]
     model = SemanticModel.build(tree, api, filename)
     codes = prefilter.stage2(model, codes, data, filename)
-    result.dependencies = model.project.dependencies  # stage 2 may have read sibling modules
+    _depend(result, model.project.dependencies)  # stage 2 may have read sibling modules
     if not codes:
         result.skipped = True
         return []
@@ -201,7 +206,7 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
     for code in sorted(codes):
         rule = RULES[code](ctx)
         found += [(rule, rep) for rep in rule.run()]
-    result.dependencies = model.project.dependencies
+    _depend(result, model.project.dependencies)
     if not found:
         return []
     positions = _Positions(text)
@@ -223,6 +228,12 @@ def lint_text(text: str, filename: str, config: Config, data: Optional[bytes] = 
             extra={"variant": rep.variant.value, **({"detail": rep.detail} if rep.detail else {})},
         ))
     return sort_findings(filter_findings(findings, text) if noqa else findings)
+
+
+def _depend(result: FileResult, paths: Iterable[str]) -> None:
+    """Add `paths` to the files `result` was computed from (a notebook's
+    cells may be linted more than once: each pass's files count)."""
+    result.dependencies = list(dict.fromkeys(itertools.chain(result.dependencies, paths)))
 
 
 def _fix_context(text: str, ctx: RuleContext, positions: _Positions, filename: str):
@@ -285,7 +296,7 @@ def _large_candidate(path: str, config: Config, codes: Set[str]) -> bool:
     try:
         with contextlib.closing(windows(path, MAX_FILE_BYTES, 1024 * 1024, MAX_SCAN_BYTES)) as pieces:
             for piece in pieces:
-                if prefilter.stage1(piece, wanted):
+                if prefilter.stage1_decision(piece, wanted, escaped=path.endswith(".ipynb"))[0]:
                     return True
         return os.stat(path).st_size > MAX_SCAN_BYTES
     except OSError:
@@ -344,9 +355,13 @@ def _stage1(data: bytes, config: Config, filename: str, memo: dict,
             deps: List[str]) -> Tuple[Set[str], bool]:
     """(codes the byte pre-filter passes, did it read sibling modules to
     decide): as lint_text's first step for the same bytes and name.
-    `memo` and `deps` as Prefilter.stage1_decision's."""
+    `memo` and `deps` as Prefilter.stage1_decision's. A notebook's raw
+    JSON escapes its code (`import ops\\n",`), so the modules it imports
+    are not read from it (`escaped`): its cells are filtered again,
+    siblings too, once they are joined (lint_notebook)."""
     api = load_api(config.extra_mode_sensitive_layers)
-    return build_prefilter(api).stage1_decision(data, _wanted(config, filename), filename, memo, deps)
+    return build_prefilter(api).stage1_decision(data, _wanted(config, filename), filename, memo, deps,
+                                                escaped=filename.endswith(".ipynb"))
 
 
 def _stat(path: str) -> Optional[os.stat_result]:
@@ -388,17 +403,19 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
     keys: Dict[str, str] = {}
     # The bytes read here are the bytes linted and the cache key: a file
     # edited during the run cannot get another version's findings.
-    contents: Dict[str, Tuple[bytes, Config]] = {}
+    contents: Dict[str, Tuple[bytes, Config, List[str]]] = {}
     scan = _scan(paths, config_for, anchor, index, caches, results, keys, contents, stats, fixes)
     done = 0
     for res in _run_many(scan, jobs):
         results[res.filename] = res
         stats.parsed += int(res.parsed)
         stats.skipped += int(res.skipped)
-        data, cfg = contents[res.filename]  # (a path given twice is linted twice)
+        data, cfg, read = contents[res.filename]  # (a path given twice is linted twice)
         cache = caches.get(cfg)
         if cache is not None and not any(f.code in ("BN901", "BN903") for f in res.findings):
-            cache.put(res.filename, data, res.findings, res.dependencies, key=keys.get(res.filename))
+            # the result rests on the modules the pre-filter read as well as the model's
+            cache.put(res.filename, data, res.findings, list(dict.fromkeys(res.dependencies + read)),
+                      key=keys.get(res.filename))
         done = len(results)
         if progress is not None:
             progress(done, len(paths))
@@ -409,11 +426,13 @@ def lint_paths(paths: Sequence[str], config: Config, jobs: Optional[int] = None,
 
 def _scan(paths: Sequence[str], config_for: Callable[[str], Config], anchor: Optional[Cache],
           index, caches: Dict[Config, Cache], results: Dict[str, FileResult], keys: Dict[str, str],
-          contents: Dict[str, Tuple[bytes, Config]], stats: RunStats, fixes: bool) -> Iterable[_Item]:
+          contents: Dict[str, Tuple[bytes, Config, List[str]]], stats: RunStats,
+          fixes: bool) -> Iterable[_Item]:
     """lint_paths' first pass, one file at a time: each file's result from
     the stat index, the cache or the byte pre-filter goes into `results`;
-    a file that must be linted is yielded (its bytes and config also kept
-    in `contents`, its cache key in `keys`), so the pool starts on it while
+    a file that must be linted is yielded (its bytes, config and the
+    modules the pre-filter read also kept in `contents`, its cache key in
+    `keys`), so the pool starts on it while
     the rest are scanned."""
     lookups: dict = {}  # project modules the pre-filter looked up and read, for this run
     for path in paths:
@@ -467,7 +486,7 @@ def _scan(paths: Sequence[str], config_for: Callable[[str], Config], anchor: Opt
                 stats.cached += 1
                 continue
             keys[path] = key
-        contents[path] = (data, cfg)
+        contents[path] = (data, cfg, deps if read_siblings else [])
         # .py files: lint_text need not ask the pre-filter again. A notebook's
         # cells are filtered as one program after they are joined.
         yield (path, data, cfg, None if path.endswith(".ipynb") else codes, fixes)

@@ -24,6 +24,37 @@ _IMPORT = re.compile(rb"\bfrom(?=(?P<a>[ \t]+))(?P=a)(?P<module>[.\w]*)(?=(?P<b>
                      rb"|\bimport(?=[ \t])(?P<names>[^\n#;()]+)")
 
 
+# `path.append(` / `path.insert(` (sys.path, as the semantic model's
+# _sys_path_entries reads it), and the spellings that hide which `path` it is.
+_PATH_CALL = re.compile(rb"\bpath[ \t]*\.[ \t]*(?:append|insert)[ \t]*\(")
+_SYS_ALIAS = re.compile(rb"\bimport[ \t]+sys[ \t]+as\b|\bfrom[ \t]+sys[ \t]+import\b")
+
+
+def _path_entries(data: bytes) -> Optional[Tuple[str, ...]]:
+    """The string literals the file adds to `sys.path` (the folders
+    semantic.Project also looks in), or None when that cannot be read from
+    the bytes (sys imported under another name, `from sys import ...`, an
+    argument list that is not a plain literal): then any import may be the
+    project's. At most 400 bytes are read per call."""
+    if _SYS_ALIAS.search(data):
+        return None
+    out = []
+    for m in _PATH_CALL.finditer(data):
+        args = data[m.end():m.end() + 400]
+        end = args.find(b")")
+        if end < 0:
+            return None
+        args = args[:end]
+        if b"'" not in args and b'"' not in args:
+            continue  # no literal: the model follows none either
+        lit = args.rsplit(b",", 1)[-1].strip().lstrip(b"rRuU")
+        if len(lit) < 2 or lit[:1] not in (b"'", b'"') or lit[-1:] != lit[:1] or lit[:1] in lit[1:-1] \
+                or b"\\" in lit:
+            return None
+        out.append(lit[1:-1].decode("utf-8", "replace"))
+    return tuple(dict.fromkeys(out))
+
+
 def _from_names(data: bytes, at: int) -> List[str]:
     """The names imported by the `from X import` whose `import` keyword
     ends at `at`: `a as b, c` up to the end of the line, or `(a, b)` over
@@ -70,14 +101,18 @@ class Prefilter:
         return self.stage1_decision(data, codes, filename)[0]
 
     def stage1_decision(self, data: bytes, codes: Iterable[str], filename: str = "",
-                        memo: Optional[dict] = None, deps: Optional[List[str]] = None) -> Tuple[Set[str], bool]:
+                        memo: Optional[dict] = None, deps: Optional[List[str]] = None,
+                        escaped: bool = False) -> Tuple[Set[str], bool]:
         """(stage1's codes, whether the answer read other files): when it
         did not, the answer depends on the bytes, the codes and the rule
         data alone, and a cache may keep it by content hash. `memo`: a
         dict kept for one run over many files (engine.lint_paths), where
         each project module is looked up and read once, not once per file
         that imports it. `deps`: the files the answer depended on are
-        appended to it (modules read, and candidate paths found absent)."""
+        appended to it (modules read, and candidate paths found absent).
+        `escaped`: `data` is a notebook's JSON, whose code has its line ends
+        written as `\\n` (a one-string cell is one line): which modules it
+        imports cannot be read from it, so any may be the project's."""
         out = set()
         read_siblings = False
         search = self._search
@@ -86,6 +121,8 @@ class Prefilter:
                 continue
             missing = [i for i, p in enumerate(pats[1:]) if not search(p, data)]
             if not missing:
+                out.add(code)
+            elif via_project and escaped:
                 out.add(code)
             elif via_project and self.project_import(data):
                 read_siblings = True
@@ -104,7 +141,10 @@ class Prefilter:
             return True
         from .semantic.project import MAX_BYTES, Project
 
-        project = Project(filename, self.api)
+        entries = _path_entries(data)
+        if entries is None:
+            return True
+        project = Project(filename, self.api, path_entries=entries)
         if project.folder is None:
             return True
         clean = self.api.clean_libraries
@@ -126,7 +166,7 @@ class Prefilter:
                 for candidate in (name, name.rpartition(".")[0]):
                     if not candidate.strip("."):
                         continue
-                    where = ("find", project.folder, candidate)
+                    where = ("find", project.folder, entries, candidate)
                     if where not in memo:
                         tried = len(project.missing)
                         memo[where] = (project.find(candidate), tuple(project.missing[tried:]))

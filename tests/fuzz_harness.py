@@ -32,6 +32,9 @@ class _EveryRule:
     def stage1(self, data: bytes, codes, filename: str = "") -> Set[str]:
         return set(codes)
 
+    def stage1_decision(self, data: bytes, codes, filename: str = "", memo=None, deps=None, escaped=False):
+        return set(codes), False
+
     def stage2(self, tree, codes, data: bytes, filename: str = "") -> Set[str]:
         return set(codes)
 

@@ -33,8 +33,15 @@ MAX_BYTES = 2 * 1024 * 1024  # a larger sibling module stays unknown
 CACHE_BYTES = 64 * 1024 * 1024  # source bytes whose models the cache keeps
 
 
-def _stop_at(directory: Path) -> bool:
-    return any((directory / marker).exists() for marker in (".git", "pyproject.toml", "setup.py"))
+def _stop_at(directory: Path, checked: Optional[List[str]] = None) -> bool:
+    """Does `directory` hold a project root marker? Each marker path looked
+    at is appended to `checked` (creating or removing one changes the roots)."""
+    for marker in (".git", "pyproject.toml", "setup.py"):
+        if checked is not None:
+            checked.append(os.fspath(directory / marker))
+        if (directory / marker).exists():
+            return True
+    return False
 
 
 class _ModuleCache:
@@ -101,7 +108,9 @@ def load_model(data: bytes, api: Api):
 
 class Project:
     """The project modules one linted file can see, and which files its
-    findings depend on (`used`: read; `missing`: looked for, absent)."""
+    findings depend on (`used`: read; `missing`: looked for, absent, and
+    the root markers and `sys.path` folders whose presence decided where to
+    look)."""
 
     def __init__(self, filename: str, api: Api, depth: int = 0,
                  used: Optional[List[str]] = None, missing: Optional[List[str]] = None,
@@ -130,7 +139,7 @@ class Project:
             if folder is None:
                 break
             roots.append(folder)
-            if _stop_at(folder) or folder.parent == folder:
+            if _stop_at(folder, self.missing) or folder.parent == folder:
                 break
             folder = folder.parent
         return roots + self._entry_roots(roots)
@@ -150,6 +159,7 @@ class Project:
                 continue
             for i in range(len(parts)):
                 candidate = self.folder.joinpath(*parts[i:])
+                self.missing.append(os.fspath(candidate))  # a folder that appears changes the roots
                 try:
                     if candidate.is_dir() and candidate not in roots and candidate not in out:
                         out.append(candidate)
