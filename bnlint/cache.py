@@ -20,9 +20,15 @@ might be, and anyone can compute a content hash. So:
   directories must not be symlinks; temp files are created exclusively and
   renamed into place.
 
-Key: the file's bytes (their sha256), its path, bnlint's version and code
-(the stat of its modules: an edited checkout is a new key), the
-config, the rule data files and the Keras flavour. Entries are written
+Key: the file's bytes (their sha256), its path as given and its real path
+(the same relative path from another folder is another file), bnlint's
+version and code (the stat of its modules: an edited checkout is a new
+key), the config, the rule data files and the Keras flavour. An entry also
+lists the other files its result rests on (sibling modules read, candidates
+found absent, the project root markers and `sys.path` folders that decided
+where to look; a directory counts by its presence), each with its digest;
+one changed less than RACY_SECONDS before the run began, or during it, is
+not recorded (the result may rest on other bytes than the ones hashed). Entries are written
 atomically (temp file + rename), so two runs at once never see half an
 entry; a truncated or altered entry fails its HMAC and is a miss, never a
 wrong answer.
@@ -192,10 +198,17 @@ def _make_secret(root: Path, path: Path) -> bool:
         _unlink_quietly(tmp)
 
 
-def _real_path(path: str) -> str:
-    """os.path.realpath of `path`, or `path` itself when that fails."""
+def _real_path(path: str, folders: Optional[dict] = None) -> str:
+    """os.path.realpath of `path`, or `path` itself when that fails.
+    `folders`: a memo of the real path of each folder, for one run (a file
+    that is not a symlink is its real folder joined with its name)."""
     try:
-        return os.path.realpath(path)
+        if folders is None or os.path.islink(path):
+            return os.path.realpath(path)
+        folder, name = os.path.split(path)
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder or os.curdir)
+        return os.path.join(folders[folder], name)
     except (OSError, ValueError):
         return path
 
@@ -234,6 +247,7 @@ class Cache:
         self.writable = self.secret is not None
         self.index: Optional["StatIndex"] = None  # set by open_index()
         self._ready: set = set()  # directories checked (made, not a link) by this object and its copies
+        self._real_folders: dict = {}  # folder -> its realpath, for this run (key_for)
 
     def open_index(self) -> "StatIndex":
         """The stat index of this cache directory (read once; empty when
@@ -261,7 +275,7 @@ class Cache:
         another working directory, or a symlink pointed elsewhere, is
         another file, with other sibling modules and per-file-ignores."""
         h = hashlib.sha256(self.salt)
-        h.update(b"\0" + os.fsencode(path) + b"\0" + os.fsencode(_real_path(path))
+        h.update(b"\0" + os.fsencode(path) + b"\0" + os.fsencode(_real_path(path, self._real_folders))
                  + b"\0" + digest.encode("ascii"))
         return h.hexdigest()
 
@@ -311,7 +325,7 @@ class Cache:
         target = self._file(key)
         digests = []
         for dep in dependencies:
-            ok, digest = _digest_of(dep, self.index)
+            ok, digest = _digest_of(dep, self.index, settled=True)
             if not ok:
                 return  # a dependency we cannot hash safely: not cached
             digests.append([dep, digest])
@@ -365,34 +379,55 @@ def _write_gitignore(directory: Path) -> None:
         fh.write("# Created by bnlint.\n*\n")
 
 
-def _digest_of(path: str, index: Optional["StatIndex"] = None) -> Tuple[bool, Optional[str]]:
+def _digest_of(path: str, index: Optional["StatIndex"] = None,
+               settled: bool = False) -> Tuple[bool, Optional[str]]:
     """(True, sha256) for a regular file within MAX_DEPENDENCY_BYTES,
     (True, None) when nothing is there, (True, DIRECTORY) for a directory
     (a project root marker such as `.git`, a `sys.path` folder: only its
     presence counts), (False, None) for anything else (a device, a FIFO,
-    too large, unreadable): never blocks or reads without bound. With an `index`, a file whose stat is unchanged since
-    it was last hashed is not read again (StatIndex.digest)."""
-    if not isinstance(path, str):
+    too large, unreadable): never blocks or reads without bound.
+
+    With an `index`, a file whose stat is unchanged since it was last
+    hashed is not read again (StatIndex.digest), and each path is looked
+    at once per run (StatIndex.run). `settled`: (False, None) also for a
+    file changed less than RACY_SECONDS before this run began, or during
+    it: a result computed from it may rest on other bytes than the ones
+    hashed here, so it is not recorded."""
+    if index is None:
+        return _look(path, None)[:2]
+    if path not in index.run:
+        index.run[path] = _look(path, index)
+    ok, digest, changed = index.run[path]
+    if settled and changed is not None and changed > index.started_ns - RACY_SECONDS * 10**9:
         return False, None
+    return ok, digest
+
+
+def _look(path: str, index: Optional["StatIndex"]) -> Tuple[bool, Optional[str], Optional[int]]:
+    """_digest_of's answer, with the time (ns) the file last changed (its
+    mtime or ctime, the later; None when nothing is there or a directory)."""
+    if not isinstance(path, str):
+        return False, None, None
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):  # nothing there (a folder on the way is a file)
-        return True, None
+        return True, None, None
     except (OSError, ValueError):
-        return False, None
+        return False, None, None
     if stat.S_ISDIR(st.st_mode):
-        return True, DIRECTORY
+        return True, DIRECTORY, None
+    changed = max(st.st_mtime_ns, st.st_ctime_ns)
     if index is not None and stat.S_ISREG(st.st_mode):
         known = index.digest(path, st)
         if known is not None:
-            return True, known
+            return True, known, changed
     data = read_bounded(path, MAX_DEPENDENCY_BYTES, follow=True)
     if data is None:
-        return False, None
+        return False, None, None
     digest = hashlib.sha256(data).hexdigest()
     if index is not None:
         index.observe(path, st, digest)
-    return True, digest
+    return True, digest, changed
 
 
 def _dependencies_unchanged(dependencies, index: Optional["StatIndex"] = None) -> bool:
@@ -444,6 +479,8 @@ class StatIndex:
         self.skips: dict = skips if skips is not None else {}
         self.new_skips: set = set()
         self.seen: set = set()  # paths this run looked up or recorded
+        self.run: dict = {}  # path -> _look's answer in this run (each dependency looked at once)
+        self.started_ns = time.time_ns()  # when this run began (the index is loaded first)
         self.dirty = False
 
     @property
@@ -513,7 +550,7 @@ class StatIndex:
         cannot be hashed safely (_digest_of)."""
         digests = []
         for dep in dict.fromkeys(dependencies):
-            ok, digest = _digest_of(dep, self)
+            ok, digest = _digest_of(dep, self, settled=True)
             if not ok:
                 return
             digests.append([dep, digest])

@@ -214,3 +214,28 @@ def test_any_edit_sequence_gives_the_no_cache_answer(edits):
     finally:
         cache_mod.RACY_SECONDS = saved
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_sibling_saved_while_the_run_reads_it_is_not_recorded(tmp_path, monkeypatch):
+    """An editor saves plainnet.py after the rules read it and before the
+    entry was written: the entry held the new bytes' digest with the old
+    bytes' finding, so every later warm run kept a BN001 that is gone. A
+    dependency changed less than RACY_SECONDS before the run began, or
+    during it, is not recorded (the next run checks the file again)."""
+    from bnlint import engine
+
+    (tmp_path / "plainnet.py").write_text(WITH_BN)
+    (tmp_path / "train.py").write_text(TRAIN.format(module="plainnet"))
+    files = [str(tmp_path / "train.py")]
+    real = engine._lint_guarded
+
+    def lint_then_save(*args, **kwargs):
+        result = real(*args, **kwargs)
+        (tmp_path / "plainnet.py").write_text(NO_BN)  # the save lands between the read and the put
+        return result
+
+    monkeypatch.setattr(engine, "_lint_guarded", lint_then_save)
+    first = lint_paths(files, Config(), jobs=1, cache_dir=str(tmp_path / "c"))
+    assert [f.code for r in first for f in r.findings] == ["BN001"]  # what the rules read
+    monkeypatch.setattr(engine, "_lint_guarded", real)
+    assert both(files, Config(), tmp_path / "c") == ([], [])
