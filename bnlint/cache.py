@@ -15,7 +15,12 @@ might be, and anyone can compute a content hash. So:
   following a symlink, without blocking on a FIFO) of at most
   MAX_ENTRY_BYTES; a dependency is hashed only if it is a regular file of
   at most MAX_DEPENDENCY_BYTES (a dependency named `/dev/zero` or a FIFO is
-  a miss, never a hang or a memory blow-up).
+  a miss, never a hang or a memory blow-up). On disk: the stat index
+  keeps the MAX_KEYS_PER_PATH newest entries and skips of each path and
+  deletes the older ones (an edited file's earlier versions), and every
+  SWEEP_EVERY entries written, entry files no path keeps (files no longer
+  linted, a concurrent run's lost index) are swept once older than
+  SWEEP_AGE_SECONDS; the index itself is bounded by MAX_INDEX_BYTES.
 - Not written through links: the cache directory and its shard
   directories must not be symlinks; temp files are created exclusively and
   renamed into place.
@@ -79,7 +84,10 @@ RACY_SECONDS = 2  # a file changed this recently when read is hashed again next 
 SECRET_BYTES = 32
 INDEX_NAME = "index"
 DIRECTORY = "directory"  # the recorded "digest" of a dependency that is a directory (no sha256 is this)
-_INDEX_MAGIC = b"bnlint-stat-index 2\n"
+_INDEX_MAGIC = b"bnlint-stat-index 3\n"
+MAX_KEYS_PER_PATH = 4  # entries and skips kept per path (configs, older versions); older ones are deleted
+SWEEP_EVERY = 1000  # entries written between two sweeps of the entries no path keeps
+SWEEP_AGE_SECONDS = 3600  # a file younger than this is never swept (a concurrent run may have just made it)
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -336,6 +344,38 @@ class Cache:
             return  # not serialisable (a bug elsewhere): just not cached
         entry = {"key": key, "findings": payload, "dependencies": deps, "mac": self._mac(key, payload, deps)}
         self._write(target, json.dumps(entry).encode("utf-8"), shard=True)
+        if self.writable and self.index is not None:
+            self.index.keep(path, key, put=True)
+
+    def forget(self, key: str) -> None:
+        """Delete the entry `key` (if it is a file in a real shard directory)."""
+        target = self._file(key)
+        if _real_dir(target.parent):
+            _unlink_quietly(str(target))
+
+    def sweep(self) -> None:
+        """Delete the entry files (and stale temp files) that no path of the
+        index keeps, older than SWEEP_AGE_SECONDS; never through a link (a
+        linked shard is not entered, a link in a shard is removed itself)."""
+        keep = {k for keys in self.index.keys.values() for k in keys} if self.index is not None else set()
+        old = time.time() - SWEEP_AGE_SECONDS
+        try:
+            shards = [e for e in os.scandir(self.dir) if e.is_dir(follow_symlinks=False) and len(e.name) == 2]
+        except OSError:
+            return
+        for shard in shards:
+            try:
+                files = list(os.scandir(shard.path))
+            except OSError:
+                continue
+            for entry in files:
+                try:
+                    if _sweepable(entry.name) and entry.name[:64] not in keep \
+                            and not entry.is_dir(follow_symlinks=False) \
+                            and entry.stat(follow_symlinks=False).st_mtime < old:
+                        os.unlink(entry.path)
+                except OSError:
+                    continue
 
     def _write(self, target: Path, data: bytes, shard: bool) -> None:
         """Write `data` to `target` (in the cache directory, or in a shard
@@ -364,6 +404,13 @@ class Cache:
                 raise
         except OSError:
             self.writable = False  # read-only tree or a full disk: run without a cache
+
+
+def _sweepable(name: str) -> bool:
+    """An entry file's name (64 hex digits + .json) or a temp file's."""
+    if name.startswith(".tmp-"):
+        return name.endswith(".json")
+    return len(name) == 69 and name.endswith(".json") and all(c in "0123456789abcdef" for c in name[:64])
 
 
 def _write_gitignore(directory: Path) -> None:
@@ -478,6 +525,9 @@ class StatIndex:
         # pre-filter read to rule the file out (empty: its bytes alone)
         self.skips: dict = skips if skips is not None else {}
         self.new_skips: set = set()
+        # path -> the entry/skip keys kept for it, newest first (at most MAX_KEYS_PER_PATH)
+        self.keys: dict = {}
+        self.puts = 0  # entries written since the last sweep
         self.seen: set = set()  # paths this run looked up or recorded
         self.run: dict = {}  # path -> _look's answer in this run (each dependency looked at once)
         self.started_ns = time.time_ns()  # when this run began (the index is loaded first)
@@ -503,11 +553,15 @@ class StatIndex:
             return index
         try:
             data = json.loads(payload)
-            files, skips = data["files"], data["skips"]
-            if not isinstance(files, dict) or not isinstance(skips, dict):
+            files, skips, keys, puts = data["files"], data["skips"], data["keys"], data["puts"]
+            if not isinstance(files, dict) or not isinstance(skips, dict) or not isinstance(keys, dict) \
+                    or not isinstance(puts, int):
                 return index
             index.files = {p: v for p, v in files.items() if _well_formed_record(v)}
             index.skips = {k: v for k, v in skips.items() if isinstance(v, list)}
+            index.keys = {p: v[:MAX_KEYS_PER_PATH] for p, v in keys.items()
+                          if isinstance(v, list) and all(isinstance(k, str) for k in v)}
+            index.puts = puts
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return cls(cache)
         return index
@@ -533,10 +587,27 @@ class StatIndex:
             self.files[path] = record
             self.dirty = True
 
-    @staticmethod
-    def _payload(files: dict, skips: dict) -> bytes:
-        return json.dumps({"files": files, "skips": skips}, separators=(",", ":"),
+    def _payload(self, files: dict, skips: dict, keys: dict) -> bytes:
+        return json.dumps({"files": files, "skips": skips, "keys": keys, "puts": self.puts}, separators=(",", ":"),
                           sort_keys=True).encode("utf-8", "surrogatepass")
+
+    def keep(self, path: str, key: str, put: bool = False) -> None:
+        """`key` (an entry or a skip of `path`) is the newest of that path:
+        of its keys, the MAX_KEYS_PER_PATH newest are kept, and the entry
+        files and skips of the older ones deleted (an edited file's old
+        versions, configs no longer used), so the cache does not grow with
+        every edit. `put`: an entry file was written (counts to a sweep)."""
+        old = self.keys.get(path, [])
+        self.puts += int(put)
+        if old[:1] == [key]:
+            return
+        new = [key] + [k for k in old if k != key]
+        self.keys[path] = new[:MAX_KEYS_PER_PATH]
+        self.dirty = True
+        for gone in new[MAX_KEYS_PER_PATH:]:
+            if self.skips.pop(gone, None) is not None:
+                self.new_skips.discard(gone)
+            self.cache.forget(gone)
 
     def skipped(self, key: str) -> bool:
         """Did the pre-filter rule out the file of entry `key` (key_for),
@@ -544,10 +615,10 @@ class StatIndex:
         deps = self.skips.get(key)
         return deps is not None and (not deps or _dependencies_unchanged(deps, self))
 
-    def add_skip(self, key: str, dependencies: Sequence[str] = ()) -> None:
+    def add_skip(self, key: str, dependencies: Sequence[str] = (), path: Optional[str] = None) -> None:
         """The pre-filter ruled out the file of entry `key`, having read
         `dependencies` (paths; absent ones too). Not kept when one of them
-        cannot be hashed safely (_digest_of)."""
+        cannot be hashed safely (_digest_of). `path`: the file's (keep)."""
         digests = []
         for dep in dict.fromkeys(dependencies):
             ok, digest = _digest_of(dep, self, settled=True)
@@ -558,17 +629,23 @@ class StatIndex:
             self.skips[key] = digests
             self.new_skips.add(key)
             self.dirty = True
+        if path is not None:
+            self.keep(path, key)
 
     def save(self) -> None:
         """Write the index if anything changed (atomically; a concurrent run's
         additions may be lost, which costs only a re-hash)."""
         if not self.dirty or not self.cache.writable:
             return
-        new = {k: self.skips[k] for k in self.new_skips}
+        if self.puts >= SWEEP_EVERY:
+            self.cache.sweep()
+            self.puts = 0
+        new = {k: self.skips[k] for k in self.new_skips if k in self.skips}
         skips = self.skips if len(self.skips) <= MAX_INDEX_SKIPS else new
-        payload = self._payload(self.files, skips)
+        payload = self._payload(self.files, skips, self.keys)
         if len(payload) > MAX_INDEX_BYTES - 200:  # too big: keep what this run saw
-            payload = self._payload({p: r for p, r in self.files.items() if p in self.seen}, new)
+            payload = self._payload({p: r for p, r in self.files.items() if p in self.seen}, new,
+                                    {p: k for p, k in self.keys.items() if p in self.seen})
             if len(payload) > MAX_INDEX_BYTES - 200:
                 return
         self.cache._write(self.path, _INDEX_MAGIC + self._mac(payload) + b"\n" + payload, shard=False)

@@ -477,7 +477,7 @@ def _scan(paths: Sequence[str], config_for: Callable[[str], Config], anchor: Opt
             results[path] = FileResult(path, skipped=True)
             stats.skipped += 1
             if index is not None:  # valid while these bytes and the modules read are unchanged
-                index.add_skip(key, deps if read_siblings else ())
+                index.add_skip(key, deps if read_siblings else (), path)
             continue
         if cache is not None:
             hit = cache.lookup(path, key)

@@ -239,3 +239,50 @@ def test_a_sibling_saved_while_the_run_reads_it_is_not_recorded(tmp_path, monkey
     assert [f.code for r in first for f in r.findings] == ["BN001"]  # what the rules read
     monkeypatch.setattr(engine, "_lint_guarded", real)
     assert both(files, Config(), tmp_path / "c") == ([], [])
+
+
+# -- bounded: the cache does not grow with every edit ------------------------------
+def _entry_files(cache_dir: Path):
+    return sorted(p for p in cache_dir.glob("??/*.json") if not p.parent.is_symlink() and not p.is_symlink())
+
+
+def test_each_edit_of_a_file_does_not_add_an_entry_for_good(tmp_path, not_racy):
+    """Every version of an edited file left an entry (and every version of
+    a ruled-out file a skip) for ever; now a path keeps its
+    MAX_KEYS_PER_PATH newest and the older ones are deleted."""
+    train, plain = tmp_path / "train.py", tmp_path / "plain.py"
+    (tmp_path / "plainnet.py").write_text(WITH_BN)
+    files = [str(train), str(plain)]
+    for i in range(3 * cache_mod.MAX_KEYS_PER_PATH):
+        train.write_text(TRAIN.format(module="plainnet") + f"# version {i}\n")
+        plain.write_text(NO_BN.replace("tensorflow", "os") + f"# version {i}\n")
+        warm, cold = both(files, Config(), tmp_path / "c")
+        assert warm == cold == [(str(train), "BN001")]
+    index = cache_mod.StatIndex.load(cache_mod.Cache(str(tmp_path / "c"), Config()))
+    assert len(_entry_files(tmp_path / "c")) == cache_mod.MAX_KEYS_PER_PATH
+    assert len(index.skips) == cache_mod.MAX_KEYS_PER_PATH
+    assert both(files, Config(), tmp_path / "c") == ([(str(train), "BN001")],) * 2
+
+
+def test_a_sweep_deletes_what_no_path_keeps_and_follows_no_link(tmp_path, not_racy, monkeypatch):
+    monkeypatch.setattr(cache_mod, "SWEEP_EVERY", 1)
+    monkeypatch.setattr(cache_mod, "SWEEP_AGE_SECONDS", 0)
+    (tmp_path / "plainnet.py").write_text(WITH_BN)
+    train = tmp_path / "train.py"
+    train.write_text(TRAIN.format(module="plainnet"))
+    cache_dir = tmp_path / "c"
+    both([str(train)], Config(), cache_dir)
+    kept = _entry_files(cache_dir)
+    assert len(kept) == 1
+    orphan = cache_dir / "ab" / ("ab" + "0" * 62 + ".json")  # a path linted once, long gone
+    orphan.parent.mkdir(exist_ok=True)
+    orphan.write_text("{}")
+    outside = tmp_path / "precious.json"
+    outside.write_text("keep me")
+    (cache_dir / "cd").symlink_to(tmp_path, target_is_directory=True)  # a shard that is a link
+    link = cache_dir / "ab" / ("cd" + "1" * 62 + ".json")
+    link.symlink_to(outside)
+    train.write_text(TRAIN.format(module="plainnet") + "# edited\n")  # a put, so a sweep
+    assert both([str(train)], Config(), cache_dir) == ([(str(train), "BN001")],) * 2
+    assert not orphan.exists() and not link.is_symlink() and outside.read_text() == "keep me"
+    assert len(_entry_files(cache_dir)) == 2  # the two versions of train.py
