@@ -214,11 +214,25 @@ def _real_path(path: str, folders: Optional[dict] = None) -> str:
         if folders is None or os.path.islink(path):
             return os.path.realpath(path)
         folder, name = os.path.split(path)
-        if folder not in folders:
-            folders[folder] = os.path.realpath(folder or os.curdir)
-        return os.path.join(folders[folder], name)
+        return os.path.join(_real_folder(folder, folders), name)
     except (OSError, ValueError):
         return path
+
+
+def _real_folder(folder: str, folders: dict) -> str:
+    """os.path.realpath(folder), from its parent's (memo `folders`): one
+    lstat per folder instead of one per component of each."""
+    if folder in folders:
+        return folders[folder]
+    parent, name = os.path.split(folder)
+    if name in ("", ".", "..") or parent == folder:
+        real = os.path.realpath(folder or os.curdir)
+    else:
+        real = os.path.join(_real_folder(parent, folders) if parent else os.path.realpath(os.curdir), name)
+        if os.path.islink(real):
+            real = os.path.realpath(real)
+    folders[folder] = real
+    return real
 
 
 def _real_dir(path: Path) -> bool:

@@ -286,3 +286,23 @@ def test_a_sweep_deletes_what_no_path_keeps_and_follows_no_link(tmp_path, not_ra
     assert both([str(train)], Config(), cache_dir) == ([(str(train), "BN001")],) * 2
     assert not orphan.exists() and not link.is_symlink() and outside.read_text() == "keep me"
     assert len(_entry_files(cache_dir)) == 2  # the two versions of train.py
+
+
+@pytest.mark.parametrize("path", ["f.py", "a/b/c/f.py", "a/b/l/y/f.py", "a/b/l/y/up/a/f.py", "ab/c/f.py",
+                                  "./ab/../a/f.py", "x/y/up/x/y/up/ab/l/f.py", "a/./b//f.py", "loop/f.py",
+                                  "ab/c/link.py"])
+def test_the_real_path_in_the_key_is_os_realpath(tmp_path, monkeypatch, path):
+    """key_for's real path is found one folder at a time (a memo per run):
+    through links to folders, `..` after a link, a link loop, a linked file."""
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("a/b/c")
+    os.makedirs("x/y")
+    os.symlink(tmp_path / "x", "a/b/l")
+    os.symlink("../..", "x/y/up")
+    os.symlink("a/b", "ab")
+    os.symlink("loop", "loop")
+    os.symlink("../../../x/y/f.py", "a/b/c/link.py")
+    folders: dict = {}
+    for _ in range(2):  # cold memo, then warm
+        assert cache_mod._real_path(path, folders) == os.path.realpath(path)
+        assert cache_mod._real_path(str(tmp_path / path), folders) == os.path.realpath(tmp_path / path)
