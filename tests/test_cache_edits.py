@@ -159,7 +159,10 @@ EDITS = st.one_of(
     st.tuples(st.just("delete"), st.sampled_from(NAMES), st.just(0)),
     st.tuples(st.just("symlink"), st.sampled_from(NAMES), st.sampled_from(NAMES)),
     st.tuples(st.just("directory"), st.sampled_from(NAMES), st.just(0)),
+    st.tuples(st.just("config"), st.just(""), st.integers(0, 3)),  # the next runs' config
 )
+CONFIGS = [Config(keras="3"), Config(keras="2"), Config(select=("ALL",)),
+           Config(per_file_ignores=(("train.py", ("BN001",)),))]
 
 
 def _remove(path: Path) -> None:
@@ -193,7 +196,7 @@ def _edit(root: Path, edit) -> None:
         path.mkdir()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(EDITS, min_size=1, max_size=6))
 def test_any_edit_sequence_gives_the_no_cache_answer(edits):
     saved = cache_mod.RACY_SECONDS
@@ -205,10 +208,15 @@ def test_any_edit_sequence_gives_the_no_cache_answer(edits):
         for name in ("train.py", "sub/train.py", "models.py", "nb.ipynb"):
             (root / name).write_text(VARIANTS[name][0])
         files = [str(root / name) for name in LINTED]
+        config = CONFIGS[0]
         for edit in [None] + edits:
-            if edit is not None:
+            if edit is not None and edit[0] == "config":
+                config = CONFIGS[edit[2]]
+                if config.per_file_ignores:
+                    config = Config(per_file_ignores=config.per_file_ignores, root=str(root))
+            elif edit is not None:
                 _edit(root, edit)
-            warm, cold = both(files, Config(keras="3"), root / ".cache")
+            warm, cold = both(files, config, root / ".cache")
             assert warm == cold, edit
             time.sleep(0.02)  # the next edit's ctime is a later clock tick than this run's reads
     finally:
