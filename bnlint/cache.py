@@ -362,7 +362,10 @@ class Cache:
             self.index.keep(path, key, put=True)
 
     def forget(self, key: str) -> None:
-        """Delete the entry `key` (if it is a file in a real shard directory)."""
+        """Delete the entry `key` (if it is a file in a real shard directory;
+        a key is 64 hex digits, never a path)."""
+        if not _sweepable(f"{key}.json") or key.startswith("."):
+            return
         target = self._file(key)
         if _real_dir(target.parent):
             _unlink_quietly(str(target))
@@ -454,7 +457,7 @@ def _digest_of(path: str, index: Optional["StatIndex"] = None,
     file changed less than RACY_SECONDS before this run began, or during
     it: a result computed from it may rest on other bytes than the ones
     hashed here, so it is not recorded."""
-    if index is None:
+    if index is None or not isinstance(path, str):
         return _look(path, None)[:2]
     if path not in index.run:
         index.run[path] = _look(path, index)

@@ -314,3 +314,18 @@ def test_the_real_path_in_the_key_is_os_realpath(tmp_path, monkeypatch, path):
     for _ in range(2):  # cold memo, then warm
         assert cache_mod._real_path(path, folders) == os.path.realpath(path)
         assert cache_mod._real_path(str(tmp_path / path), folders) == os.path.realpath(tmp_path / path)
+
+
+def test_a_key_dropped_from_the_index_is_never_a_path(tmp_path):
+    """keep() deletes the entry files of the keys it drops; a key that is
+    not 64 hex digits (an index written by a bnlint with a bug) names no
+    file, so nothing outside the shards can be deleted."""
+    victim = tmp_path / "victim.json"
+    victim.write_text("keep me")
+    cache = cache_mod.Cache(str(tmp_path / "c" / "d"), Config())
+    (tmp_path / "c" / "d").mkdir(parents=True)
+    index = cache.open_index()
+    index.keys["a.py"] = ["../victim"] + ["f" * 64] * 3  # c/d/../../victim.json
+    for i in range(cache_mod.MAX_KEYS_PER_PATH):
+        index.keep("a.py", f"{i:064x}")
+    assert victim.read_text() == "keep me" and len(index.keys["a.py"]) == cache_mod.MAX_KEYS_PER_PATH
