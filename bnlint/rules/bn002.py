@@ -17,11 +17,11 @@ from __future__ import annotations
 import ast
 import re
 from enum import Enum
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..semantic import SemanticModel
 from ..semantic.scopes import Scope
-from ..semantic.values import Contents, is_const
+from ..semantic.values import Contents, KerasInfo, is_const
 from .base import Rule, has_star_kwargs, kwarg, last, passes_training, words
 from .flow import derived_names
 
@@ -103,6 +103,7 @@ class CallLosesTraining(Rule):
 
     def check(self) -> None:
         values = self.ctx.values
+        self._sublayers: Dict[Tuple[int, str], Optional[KerasInfo]] = {}
         for cls in self.ctx.scopes.classes:
             kind = values.class_kind(cls)
             if kind is None or "call" not in cls.methods:
@@ -111,10 +112,17 @@ class CallLosesTraining(Rule):
 
     # -- helpers -------------------------------------------------------------
     def _sublayer(self, cls: Scope, expr: ast.AST):
+        """What `self.<attr>` holds in `cls` (None: not a self attribute or
+        never assigned); kept per (class, attribute) for this file: a
+        call() reads the same sublayers again and again, and the answer of
+        a top-level self_attr_info does not change once asked."""
         attr = _self_attr(expr)
         if attr is None:
             return None
-        return self.ctx.values.self_attr_info(cls, attr)
+        key = (id(cls), attr)
+        if key not in self._sublayers:
+            self._sublayers[key] = self.ctx.values.self_attr_info(cls, attr)
+        return self._sublayers[key]
 
     def _is_bn_subclass(self, cls: Scope) -> bool:
         base = self.ctx.values.keras_base(cls)
