@@ -10,6 +10,8 @@ import ast
 import warnings
 from typing import Optional
 
+from .gcpause import paused
+
 MAX_FILE_BYTES = 8 * 1024 * 1024  # larger files are reported (BN904), not parsed
 
 
@@ -35,7 +37,7 @@ def parse(text: str, filename: str = "<unknown>", size: Optional[int] = None) ->
     """`ast.parse` of decoded source; raises ParseFailure."""
     check_size(size if size is not None else len(text))
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), paused():
             warnings.simplefilter("ignore")
             return ast.parse(text, filename)
     except SyntaxError as exc:

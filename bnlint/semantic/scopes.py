@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Dict, List, Optional, Set, Tuple
 
+from .gcpause import paused
+
 Pos = Tuple[int, int]  # (line 1-based, column in UTF-8 bytes)
 _END: Pos = (1 << 30, 0)
 
@@ -162,7 +164,8 @@ class Scopes:
         self.name_ctx: Dict[int, tuple] = {}  # id(Name read) -> (scope, blocks) where it is read
         self.star_modules: List[str] = []
         self.imported: List[str] = []  # every module path imported (raw)
-        _Builder(self).run()
+        with paused():
+            _Builder(self).run()
 
     # -- lookups -------------------------------------------------------------
     def lookup(self, name: str, scope: Scope, at: Optional[Pos] = None,
