@@ -237,6 +237,15 @@ def _fix_stdin_too_large(head: bytes, name: str, args: argparse.Namespace, out) 
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
+    """`bnlint check` (and --fix/--diff/--add-noqa), with the garbage
+    collector's batch thresholds (gcpause.py)."""
+    from .gcpause import batch_thresholds
+
+    with batch_thresholds():
+        return _run_check(args, out)
+
+
+def _run_check(args: argparse.Namespace, out: TextIO) -> int:
     paths = args.paths or ["."]
     # As ruff: --stdin-filename without paths reads standard input too.
     stdin_mode = paths == ["-"] or (args.stdin_filename is not None and not args.paths)

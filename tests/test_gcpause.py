@@ -1,4 +1,4 @@
-"""The collector pause around parsing and scope building (semantic/gcpause.py)
+"""The collector pause around parsing and scope building (gcpause.py)
 hands the collector back as it found it, on success and on failure."""
 
 import ast
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bnlint.semantic.gcpause import paused
+from bnlint.gcpause import paused
 from bnlint.semantic.parse import ParseFailure, parse
 from bnlint.semantic.scopes import Scopes
 
@@ -65,3 +65,44 @@ def test_scopes_recursion_gives_collector_back(collector):
     with pytest.raises(RecursionError):
         Scopes(tree)
     assert gc.isenabled()
+
+
+def test_batch_thresholds_are_restored_after_a_run_and_after_an_error():
+    import gc
+
+    from bnlint.gcpause import BATCH_THRESHOLD, batch_thresholds
+
+    before = gc.get_threshold()
+    with batch_thresholds():
+        assert gc.get_threshold()[0] == BATCH_THRESHOLD
+        assert gc.get_threshold()[1:] == before[1:]
+    assert gc.get_threshold() == before
+    try:
+        with batch_thresholds():
+            raise ValueError("boom")
+    except ValueError:
+        pass
+    assert gc.get_threshold() == before
+
+
+def test_the_check_command_leaves_the_callers_thresholds_as_they_were(tmp_path, monkeypatch):
+    """cli.main runs in-process (editors' tests, the test suite): the raised
+    threshold is for its own run only."""
+    import gc
+
+    from bnlint import cli
+
+    (tmp_path / "a.py").write_text("import tensorflow as tf\nx = 1\n")
+    monkeypatch.chdir(tmp_path)
+    before = gc.get_threshold()
+    seen = []
+    real = cli._run_check
+
+    def spy(args, out):
+        seen.append(gc.get_threshold())
+        return real(args, out)
+
+    monkeypatch.setattr(cli, "_run_check", spy)
+    assert cli.main(["check", "a.py", "--no-cache", "-q"]) == 0
+    assert seen and seen[0][0] != before[0]
+    assert gc.get_threshold() == before

@@ -10,7 +10,7 @@ import ast
 import warnings
 from typing import Optional
 
-from .gcpause import paused
+from ..gcpause import paused
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # larger files are reported (BN904), not parsed
 

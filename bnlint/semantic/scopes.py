@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Dict, List, Optional, Set, Tuple
 
-from .gcpause import paused
+from ..gcpause import paused
 
 Pos = Tuple[int, int]  # (line 1-based, column in UTF-8 bytes)
 _END: Pos = (1 << 30, 0)
