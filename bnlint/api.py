@@ -58,6 +58,12 @@ class Api:
     symbolic_inputs: FrozenSet[str] = frozenset()
     conventional_imports: Tuple[Tuple[str, str], ...] = ()
     model_call_parameters: Tuple[str, ...] = ()
+    control_dependency_functions: FrozenSet[str] = frozenset()
+    grouping_functions: FrozenSet[str] = frozenset()
+
+    def last_names(self, qualified: FrozenSet[str]) -> FrozenSet[str]:
+        """The last dotted part of each name (`tensorflow.group` -> `group`)."""
+        return frozenset(q.rsplit(".", 1)[-1] for q in qualified)
 
     def canonical(self, qualified: str) -> str:
         """Fold one spelling of a TF/Keras name onto the canonical one of
@@ -196,4 +202,6 @@ def load_api(extra_mode_sensitive: Tuple[str, ...] = ()) -> Api:
         conventional_imports=tuple(sorted((str(k), str(v)) for k, v in
                                           (data.get("conventional_imports") or {}).items())),
         model_call_parameters=tuple(data.get("model_call_parameters") or []),
+        control_dependency_functions=fs("control_dependency_functions"),
+        grouping_functions=fs("grouping_functions"),
     )

@@ -25,7 +25,9 @@ from ..semantic.callgraph import bound_argument
 from ..semantic.resolve import dotted
 from ..semantic.scopes import BindingKind, CallSite, Scope, ScopeKind, start
 from ..semantic.values import is_const
+from ..api import api_tables
 from .base import Rule, kwarg, last, words
+from .tables import family_tables
 
 _UPDATES_NONE = re.compile(r"""updates_collections['"]?\s*[:=]\s*None""")
 # `name.compat.v1.` in the source, for any name (tests/test_regex_linear.py
@@ -34,7 +36,6 @@ _COMPAT_V1 = re.compile(r"\b(\w+)\s*\.\s*compat\s*\.\s*v1\s*\.")
 _ARG_SCOPE = re.compile(rb"arg_scope")
 # Bytes of a helper module that may wire the update ops into its train op
 # (or delegate it): such a helper is never reported (precision first).
-_HELPER_UPDATES = re.compile(rb"UPDATE_OPS|update_ops|control_dependencies|\.updates\b|create_train_op|\bgroup\s*\(")
 MAX_HELPER_DEPTH = 3  # calls followed inside another module's helper to its train op
 MAX_CHAIN = 6  # helper parameters followed from a batch norm's training argument to a literal
 
@@ -117,15 +118,18 @@ class TrainOpWithoutUpdateOps(Rule):
 
     # -- update-ops references -----------------------------------------------
     def _mentions(self, node: ast.AST, names: Set[str]) -> bool:
+        t = family_tables(self.ctx.api)
+        keys, attrs = t.update_ops_keys, t.update_ops_keys | t.keras_update_attributes
+        lowered = {k.lower() for k in keys}
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name):
-                if sub.id == "UPDATE_OPS" or sub.id in names:
+                if sub.id in keys or sub.id in names:
                     return True
             elif isinstance(sub, ast.Attribute):
-                if sub.attr in ("UPDATE_OPS", "updates"):
+                if sub.attr in attrs:
                     return True
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-                if sub.value.lower() == "update_ops":
+                if sub.value.lower() in lowered:
                     return True
         return False
 
@@ -160,7 +164,7 @@ class TrainOpWithoutUpdateOps(Rule):
             if isinstance(call, ast.Call):
                 func = call.func
                 name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else "")
-                if name == "control_dependencies":
+                if name in self.ctx.api.last_names(self.ctx.api.control_dependency_functions):
                     out.append(call)
         return out
 
@@ -785,9 +789,11 @@ class TrainOpWithoutUpdateOps(Rule):
         for site in self.ctx.scopes.sites:
             func = site.call.func
             name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else "")
-            if name in ("group", "tuple", "control_dependencies"):
+            api = self.ctx.api
+            grouping = api.last_names(api.grouping_functions)
+            if name in grouping or name in api.last_names(api.control_dependency_functions):
                 deps = []
-                if name == "group":
+                if name in grouping:
                     for w in site.withs:
                         deps.append([a for c in self._is_deps(w) for a in _arg_values(c)])
                 sites.append((_arg_values(site.call), deps))
@@ -863,3 +869,21 @@ def fix_wrap(fctx, report):
 
 
 TrainOpWithoutUpdateOps.fixers = {Variant.DEFAULT: fix_wrap}
+
+
+def _helper_update_words(data) -> bytes:
+    """The regex source of _HELPER_UPDATES from api.yaml's raw tables."""
+    def names(key):
+        return {last(str(n)) for n in data.get(key) or []}
+    keys = names("update_ops_keys")
+    literal = keys | {k.lower() for k in keys} | names("control_dependency_functions") \
+        | names("update_aware_train_op_builders")
+    return (words(literal) + rb"|\.(?:" + words(names("keras_update_attributes")) + rb")\b"
+            + rb"|\b(?:" + words(names("grouping_functions")) + rb")\s*\(")
+
+
+# Bytes that show a helper module takes care of the update ops itself (the
+# collection, Keras `updates`, a control dependency, a group, an
+# update-aware builder such as slim's `create_train_op`): its train op is
+# not reported at the call. From api.yaml's tables.
+_HELPER_UPDATES = re.compile(_helper_update_words(api_tables()))

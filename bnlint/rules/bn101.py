@@ -124,6 +124,7 @@ class KerasBatchNormUpdateOps(Rule):
         `group(..., <update ops>)`."""
         ctx = self.ctx
         methods = set(ctx.api.train_op_methods) | set(ctx.api.gradient_methods)
+        control = ctx.api.last_names(ctx.api.control_dependency_functions)
         with_train_op = {id(w) for site in ctx.scopes.sites for w in site.withs
                          if isinstance(site.call.func, ast.Attribute) and site.call.func.attr in methods}
         out = []
@@ -132,11 +133,11 @@ class KerasBatchNormUpdateOps(Rule):
                 continue
             for item in node.items:
                 call = item.context_expr
-                if isinstance(call, ast.Call) and _last_name(call.func) == "control_dependencies" \
+                if isinstance(call, ast.Call) and _last_name(call.func) in control \
                         and mentions_update_ops(call, keys, names):
                     out.append(call)
         for site in ctx.scopes.sites:
-            if ctx.values.qualify(site.call.func) == "tensorflow.group" and \
+            if ctx.values.qualify(site.call.func) in ctx.api.grouping_functions and \
                     mentions_update_ops(site.call, keys, names):
                 out.append(site.call)
         return out

@@ -23,12 +23,13 @@ from __future__ import annotations
 import ast
 import re
 from enum import Enum
-from typing import List, Optional, Set
+from typing import List, Optional
 
 from ..semantic.resolve import dotted
 from ..semantic.scopes import ScopeKind
 from ..semantic.values import is_const
 from .base import Rule, kwarg, last, words
+from .flow import train_op_names
 from .tables import family_tables
 
 
@@ -123,24 +124,10 @@ class IsTrainingNeverFedFalse(Rule):
         index = call.args.index(node)
         return index < len(params) and "train" in params[index].lower()
 
-    def _train_op_names(self) -> Set[str]:
-        ctx = self.ctx
-        methods = set(ctx.api.train_op_methods)
-        names = set()
-        for target, value, _ in ctx.scopes.assigns:
-            text = dotted(target)
-            if text is None or not isinstance(value, ast.Call):
-                continue
-            func = value.func
-            if (isinstance(func, ast.Attribute) and func.attr in methods) or \
-                    ctx.values.qualify(func) == "tensorflow.group":
-                names.add(text.rsplit(".", 1)[-1])
-        return names
-
     def _evaluation_run(self) -> Optional[ast.Call]:
         """The first `t.eval(feed_dict=...)` or `run(fetches, feed_dict)`
         whose fetches name no train op."""
-        train = self._train_op_names()
+        train = train_op_names(self.ctx)
         for site in self.ctx.scopes.sites:
             call = site.call
             func = call.func

@@ -34,10 +34,9 @@ import re
 from enum import Enum
 from typing import Dict, List, Optional, Set, Tuple
 
-from ..semantic.resolve import dotted
 from ..semantic.scopes import Scope, ScopeKind
 from .base import Rule, has_star, kwarg, last, words
-from .flow import Flow
+from .flow import Flow, train_op_names
 from .tables import family_tables
 
 # Words of an identifier: `sample_images` -> sample, images; `testAcc` -> test, acc.
@@ -173,27 +172,11 @@ class DefaultTrainingBuilderEvaluated(Rule):
                     return attr, last(iq), builder.training_arg
         return None
 
-    def _train_op_names(self) -> Set[str]:
-        ctx = self.ctx
-        api = ctx.api
-        methods = set(api.train_op_methods)
-        names = set()
-        for target, value, _ in ctx.scopes.assigns:
-            text = dotted(target)
-            if text is None or not isinstance(value, ast.Call):
-                continue
-            func = value.func
-            q = ctx.values.qualify(func)
-            if (isinstance(func, ast.Attribute) and func.attr in methods) or q == "tensorflow.group" \
-                    or q in api.update_aware_builders:
-                names.add(text.rsplit(".", 1)[-1])
-        return names
-
     def _evaluation_runs(self) -> List[Tuple[ast.Call, ast.AST, Scope]]:
         """(run call, what it fetches, scope) of each run that evaluates or samples."""
         ctx = self.ctx
         t = family_tables(ctx.api)
-        train = self._train_op_names()
+        train = train_op_names(self.ctx, self.ctx.api.update_aware_builders)
         # `samples = sess.run(fake, ...)`: the names a run's result is assigned to
         assigned_to: Dict[int, Set[str]] = {}
         for target, value, _ in ctx.scopes.assigns:

@@ -297,3 +297,26 @@ def in_keras_call(ctx, scope: Optional[Scope]) -> bool:
             return True
         s = s.parent
     return False
+
+
+def train_op_names(ctx, builders: Iterable[str] = ()) -> Set[str]:
+    """The last part of every name assigned a train op in the file: a
+    `train_op_methods` call (`opt.minimize(loss)`), a `grouping_functions`
+    call (`tf.group(...)`), or a call of one of `builders` (qualified
+    names, e.g. api.yaml's update-aware builders such as slim's
+    `create_train_op`). `self.train_op = ...` gives `train_op`."""
+    api = ctx.api
+    methods, grouping, builders = set(api.train_op_methods), api.grouping_functions, set(builders)
+    names = set()
+    for target, value, _ in ctx.scopes.assigns:
+        text = dotted(target)
+        if text is None or not isinstance(value, ast.Call):
+            continue
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr in methods:
+            names.add(text.rsplit(".", 1)[-1])
+            continue
+        q = ctx.values.qualify(func)
+        if q in grouping or q in builders:
+            names.add(text.rsplit(".", 1)[-1])
+    return names
