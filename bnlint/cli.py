@@ -42,6 +42,14 @@ __all__ = ["UsageError", "build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse with bnlint's usage errors, and no abbreviated flags (as
+    ruff: `--sel` is an unknown flag, not `--select`, so a new flag can never
+    change what an old command line means)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # exit 2 with our wording
         if message.startswith("unrecognized arguments:"):
             unknown = message.split(":", 1)[1].split()

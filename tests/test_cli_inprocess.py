@@ -414,3 +414,16 @@ def test_a_fifo_named_gitignore_does_not_block(repo, capsys):
     os.mkfifo(repo / "pkg" / ".gitignore")
     code, out, _ = run(capsys, "--show-files", ".")
     assert code == 0 and "pkg/local.py" in out.replace(os.sep, "/")
+
+
+def test_an_abbreviated_flag_is_unknown_as_in_ruff(nested, capsys):
+    """argparse would take `--sel` for `--select` (and `--stat` for
+    `--statistics`): a new flag with the same prefix would then change
+    what an old command line means. ruff refuses them; so does bnlint."""
+    code, out, err = run(capsys, "--sel", "BN001", "a.py")
+    assert code == 2 and out == ""
+    assert err.splitlines()[1] == "bnlint check: error: unrecognized argument '--sel'; did you mean '--select'?"
+    code, _, err = run(capsys, "--output-form", "json", "a.py")
+    assert code == 2 and "unrecognized argument '--output-form'" in err
+    code, _, err = run(capsys, "rule", "BN001", "--al")
+    assert code == 2 and "unrecognized argument '--al'" in err
