@@ -116,9 +116,13 @@ class _StaticScan:
     written into the user's tree."""
 
     def __init__(self, config_path: Optional[Path], start: str):
-        from ..config import load_config
+        """`config_path`: --config (every file uses it), else each file its
+        nearest config, as `bnlint check` (config.Settings); `start` places
+        the anchor config (errors in it are reported before the run)."""
+        from ..config import Settings
 
-        self.config = load_config(Path(start), config_path)
+        self.settings = Settings(config_path)
+        self.config = self.settings(Path(start))
         self.findings: Dict[str, list] = {}
         self._thread = None
 
@@ -126,7 +130,7 @@ class _StaticScan:
         from ..engine import lint_paths
 
         todo = [f for f in files if f not in self.findings]
-        for result in lint_paths(todo, self.config, jobs=1, use_cache=False):
+        for result in lint_paths(todo, self.config, jobs=1, use_cache=False, config_for=self.settings):
             self.findings[result.filename] = result.findings
 
     def start(self, files: List[str]) -> None:

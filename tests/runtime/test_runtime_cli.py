@@ -226,3 +226,24 @@ def test_instrumentation_that_fails_makes_the_run_an_error_not_a_clean_pass(tmp_
     concise = run("confirm", "train.py", cwd=tmp_path)
     assert concise.returncode == 2
     assert "Checker error (bnlint's own" in concise.stdout and "BN001 unchecked" in concise.stdout
+
+
+def test_the_static_scan_gives_each_file_its_nearest_config(tmp_path):
+    """confirm's static scan read one config (the script's) for every file
+    the run reached; `bnlint check` gives each file its nearest one, and so
+    must confirm (a module in a sub-project that ignores BN001 keeps it
+    ignored)."""
+    from bnlint.runtime.command import _StaticScan
+    from tests.helpers import TAPE
+
+    (tmp_path / "pyproject.toml").write_text("[tool.bnlint]\nselect = [\"BN\"]\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text("[tool.bnlint]\nignore = [\"BN001\"]\n")
+    train, other = tmp_path / "train.py", sub / "steps.py"
+    train.write_text(TAPE)
+    other.write_text(TAPE)
+    scan = _StaticScan(None, str(tmp_path))
+    scan.lint([str(train), str(other)])
+    assert [f.code for f in scan.findings[str(train)]] == ["BN001"]
+    assert scan.findings[str(other)] == []
