@@ -18,7 +18,8 @@ from __future__ import annotations
 import ast
 import re
 from enum import Enum
-from typing import Dict, List, Optional, Set
+from functools import lru_cache
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from ..semantic import SemanticModel
 from ..semantic.callgraph import bound_argument
@@ -118,9 +119,7 @@ class TrainOpWithoutUpdateOps(Rule):
 
     # -- update-ops references -----------------------------------------------
     def _mentions(self, node: ast.AST, names: Set[str]) -> bool:
-        t = family_tables(self.ctx.api)
-        keys, attrs = t.update_ops_keys, t.update_ops_keys | t.keras_update_attributes
-        lowered = {k.lower() for k in keys}
+        keys, attrs, lowered = _update_words(self.ctx.api)
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name):
                 if sub.id in keys or sub.id in names:
@@ -164,7 +163,7 @@ class TrainOpWithoutUpdateOps(Rule):
             if isinstance(call, ast.Call):
                 func = call.func
                 name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else "")
-                if name in self.ctx.api.last_names(self.ctx.api.control_dependency_functions):
+                if name in _dependency_names(self.ctx.api)[0]:
                     out.append(call)
         return out
 
@@ -789,9 +788,8 @@ class TrainOpWithoutUpdateOps(Rule):
         for site in self.ctx.scopes.sites:
             func = site.call.func
             name = func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else "")
-            api = self.ctx.api
-            grouping = api.last_names(api.grouping_functions)
-            if name in grouping or name in api.last_names(api.control_dependency_functions):
+            control, grouping = _dependency_names(self.ctx.api)
+            if name in grouping or name in control:
                 deps = []
                 if name in grouping:
                     for w in site.withs:
@@ -887,3 +885,18 @@ def _helper_update_words(data) -> bytes:
 # update-aware builder such as slim's `create_train_op`): its train op is
 # not reported at the call. From api.yaml's tables.
 _HELPER_UPDATES = re.compile(_helper_update_words(api_tables()))
+
+
+@lru_cache(maxsize=8)
+def _update_words(api) -> Tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str]]:
+    """(names that mean the update-ops collection, attributes that expose
+    updates, the collection names lower-cased for string keys), once per Api."""
+    t = family_tables(api)
+    keys = t.update_ops_keys
+    return keys, keys | t.keras_update_attributes, frozenset(k.lower() for k in keys)
+
+
+@lru_cache(maxsize=8)
+def _dependency_names(api) -> Tuple[FrozenSet[str], FrozenSet[str]]:
+    """(last names of the control-dependency calls, of the grouping calls)."""
+    return api.last_names(api.control_dependency_functions), api.last_names(api.grouping_functions)
